@@ -1,0 +1,1 @@
+"""Domain model, rules, services and persistence shared by the API and the workers."""

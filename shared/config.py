@@ -1,0 +1,226 @@
+"""One settings object, read from the environment (and `.env`) once, used by web and worker."""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Redis db offsets from the db number in REDIS_URL: one db per concern, so an operator can
+# flush rate limits or the cache without touching queued tasks.
+REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "cache": 2, "ratelimit": 3}
+
+
+class ConfigError(SystemExit):
+    """A bad setting: exits with a readable message instead of a traceback."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the system; names are the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        env_ignore_empty=True,  # `SMTP_URL=` in compose or .env means "not set"
+    )
+
+    VAR_DIR: Path = Path("var")
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+    CACHE_URL: str | None = None
+    RATELIMIT_STORAGE_URL: str | None = None
+
+    JWT_SECRET_KEY: SecretStr | None = None
+    JWT_ACCESS_TOKEN_SECONDS: int = Field(900, ge=30, le=86400)
+    JWT_REFRESH_TOKEN_SECONDS: int = Field(7 * 86400, ge=60)
+    # argon2id cost; the defaults follow RFC 9106's second recommended option.
+    PASSWORD_HASH_TIME_COST: int = Field(3, ge=1)
+    PASSWORD_HASH_MEMORY_KIB: int = Field(65536, ge=1024)
+
+    SMTP_URL: str | None = None
+    MAIL_FROM: str = "Exams <exams@localhost>"
+    EXPIRY_SWEEP_SECONDS: int = Field(15, ge=1, le=3600)
+
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["json", "text"] = "json"
+    MAX_CONTENT_LENGTH: int = Field(16 * 1024 * 1024, ge=1024)
+    PROXY_FIX_X_FOR: int = Field(0, ge=0, le=5)
+
+    DB_POOL_SIZE: int = Field(5, ge=1)
+    DB_MAX_OVERFLOW: int = Field(10, ge=0)
+    DB_POOL_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
+    DB_CONNECT_TIMEOUT_SECONDS: int = Field(5, ge=1)
+    DB_STATEMENT_TIMEOUT_MS: int = Field(15000, ge=100)
+    SQLITE_BUSY_TIMEOUT_MS: int = Field(15000, ge=100)
+    BROKER_PUBLISH_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
+
+    # Failed logins only count against these: a whole class behind one NAT address
+    # logging in at once never trips the address limit; guessing one password does.
+    LOGIN_FAILURES_PER_ACCOUNT: str = "5 per 5 minutes"
+    LOGIN_FAILURES_PER_ADDRESS: str = "300 per minute"
+    REGISTER_PER_ADDRESS: str = "1000 per hour"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith("postgres://"):  # Heroku-style URLs
+            value = "postgresql://" + value.removeprefix("postgres://")
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        if url.get_backend_name() not in ("postgresql", "sqlite"):
+            raise ValueError("only postgresql:// and sqlite:// are supported")
+        if url.drivername == "postgresql":  # SQLAlchemy 2.1 would pick psycopg 3
+            value = url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://")
+        base_db = _redis_db(value)
+        if base_db + max(REDIS_DB_OFFSETS.values()) > 15:
+            raise ValueError("the db number must leave room for 4 dbs (use 0..12)")
+        return value
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value
+
+    @model_validator(mode="after")
+    def _finish(self) -> Settings:
+        self.VAR_DIR = self.VAR_DIR.resolve()
+        try:  # SQLite files, the beat schedule, mail and metrics files live here
+            self.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"VAR_DIR {self.VAR_DIR} cannot be created: {exc}") from None
+        if self.JWT_SECRET_KEY is not None:
+            if len(self.JWT_SECRET_KEY.get_secret_value()) < 32:
+                raise ValueError("JWT_SECRET_KEY must be at least 32 characters")
+        elif not self.embedded:
+            raise ValueError(
+                "JWT_SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set "
+                "(every API process must sign with the same key)"
+            )
+        return self
+
+    # Derived values: one place decides where everything lives.
+
+    @property
+    def embedded(self) -> bool:
+        """True when everything runs from files under VAR_DIR with only Python installed."""
+        return self.REDIS_URL is None and (
+            self.DATABASE_URL is None or self.DATABASE_URL.startswith("sqlite")
+        )
+
+    @property
+    def database_url(self) -> str:
+        return self.DATABASE_URL or f"sqlite:///{self.VAR_DIR / 'exam.sqlite'}"
+
+    @property
+    def broker_url(self) -> str:
+        if self.CELERY_BROKER_URL:
+            return self.CELERY_BROKER_URL
+        if self.REDIS_URL:
+            return _redis_with_offset(self.REDIS_URL, "broker")
+        return f"sqlfanout+sqlite:///{self.VAR_DIR / 'celery-broker.sqlite'}"
+
+    @property
+    def result_backend(self) -> str:
+        if self.CELERY_RESULT_BACKEND:
+            return self.CELERY_RESULT_BACKEND
+        if self.REDIS_URL:
+            return _redis_with_offset(self.REDIS_URL, "results")
+        return f"db+sqlite:///{self.VAR_DIR / 'celery-results.sqlite'}"
+
+    @property
+    def cache_url(self) -> str | None:
+        """Redis for shared caches; None means a per-process memory cache."""
+        if self.CACHE_URL:
+            return self.CACHE_URL
+        return _redis_with_offset(self.REDIS_URL, "cache") if self.REDIS_URL else None
+
+    @property
+    def ratelimit_storage_url(self) -> str:
+        if self.RATELIMIT_STORAGE_URL:
+            return self.RATELIMIT_STORAGE_URL
+        if self.REDIS_URL:
+            return _redis_with_offset(self.REDIS_URL, "ratelimit")
+        return "memory://"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where mail goes as .eml files when no SMTP_URL is set."""
+        return self.VAR_DIR / "mail"
+
+    def jwt_secret(self) -> str:
+        """The signing key; in embedded mode generated once and kept under VAR_DIR."""
+        if self.JWT_SECRET_KEY is not None:
+            return self.JWT_SECRET_KEY.get_secret_value()
+        path = self.VAR_DIR / "jwt-secret"
+        if not path.exists():
+            self.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            try:  # link fails if another process won the race; both then read its key
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
+
+def _redis_db(url: str) -> int:
+    path = url.split("://", 1)[1].split("?", 1)[0]
+    db = path.split("/", 1)[1] if "/" in path else ""
+    if db and not db.isdigit():
+        raise ValueError("the path of REDIS_URL must be a db number")
+    return int(db or 0)
+
+
+def _redis_with_offset(url: str, purpose: str) -> str:
+    scheme, rest = url.split("://", 1)
+    rest, _, query = rest.partition("?")
+    host = rest.split("/", 1)[0]
+    db = _redis_db(url) + REDIS_DB_OFFSETS[purpose]
+    return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, exiting with a clear message if one is bad."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"  {name}: {err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use."""
+    return load_settings()

@@ -1,0 +1,49 @@
+"""Users (admins and students) and revoked token sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, utcnow, uuid_pk
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STUDENT = "student"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'student')", name="role"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    # Stored lower-cased, so uniqueness is case-insensitive on both backends.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class RevokedSession(Base):
+    """A logged-out token pair: both tokens carry the same `sid` claim.
+
+    Kept in the database so a revocation survives restarts; rows may be purged once
+    `expires_at` (the refresh token's expiry) has passed.
+    """
+
+    __tablename__ = "revoked_sessions"
+    __table_args__ = (Index("ix_revoked_sessions_expires_at", "expires_at"),)
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID | None]
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -1,0 +1,95 @@
+"""Settings: embedded defaults, server mode, derived URLs and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import ConfigError, Settings, load_settings
+
+SECRET = "s" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No setting leaks in from the shell, the test session or a developer's .env."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_with_nothing_set_everything_is_embedded_under_var(clean_env):
+    settings = load_settings()
+    var = clean_env / "var"
+    assert settings.embedded
+    assert var == settings.VAR_DIR and var.is_dir()
+    assert settings.database_url == f"sqlite:///{var / 'exam.sqlite'}"
+    assert settings.broker_url == f"sqlfanout+sqlite:///{var / 'celery-broker.sqlite'}"
+    assert settings.result_backend == f"db+sqlite:///{var / 'celery-results.sqlite'}"
+    assert settings.ratelimit_storage_url == "memory://"
+    assert settings.cache_url is None
+
+
+def test_embedded_mode_generates_and_keeps_a_jwt_secret(clean_env):
+    first = load_settings().jwt_secret()
+    assert len(first) >= 32
+    assert load_settings().jwt_secret() == first  # a restart keeps tokens valid
+    assert oct((clean_env / "var" / "jwt-secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_redis_gets_one_db_per_concern(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6380/4")
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    settings = load_settings()
+    assert not settings.embedded
+    assert settings.broker_url == "redis://cache.internal:6380/4"
+    assert settings.result_backend == "redis://cache.internal:6380/5"
+    assert settings.cache_url == "redis://cache.internal:6380/6"
+    assert settings.ratelimit_storage_url == "redis://cache.internal:6380/7"
+
+
+def test_explicit_celery_urls_win(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest@localhost//")
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    assert load_settings().broker_url == "amqp://guest@localhost//"
+
+
+def test_postgres_urls_use_psycopg2(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/exams")
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    assert load_settings().database_url == "postgresql+psycopg2://u:p@db/exams"
+
+
+def test_the_dotenv_file_is_read(clean_env):
+    (clean_env / ".env").write_text("EXPIRY_SWEEP_SECONDS=42\n")
+    assert load_settings().EXPIRY_SWEEP_SECONDS == 42
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://x@y/z", "only postgresql:// and sqlite://"),
+        ("DATABASE_URL", "::nonsense::", "not a database URL"),
+        ("REDIS_URL", "http://localhost", "must start with redis://"),
+        ("REDIS_URL", "redis://localhost/14", "leave room for 4 dbs"),
+        ("EXPIRY_SWEEP_SECONDS", "0", "greater than or equal to 1"),
+        ("EXPIRY_SWEEP_SECONDS", "soon", "valid integer"),
+        ("JWT_SECRET_KEY", "short", "at least 32 characters"),
+        ("SMTP_URL", "mail.example.com", "smtp://"),
+        ("LOG_LEVEL", "LOUD", "DEBUG"),
+    ],
+)
+def test_a_bad_value_stops_start_up_with_a_message_naming_it(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings()
+    text = str(excinfo.value)
+    assert text.startswith("Invalid configuration:")
+    assert name in text and message in text
+
+
+def test_server_mode_requires_a_shared_jwt_secret(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY must be set"):
+        load_settings()
