@@ -1,0 +1,1 @@
+"""Message broker support for the embedded (SQL) mode."""

@@ -1,0 +1,82 @@
+"""The Celery client/app configuration and task names, shared by web (sender) and worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from shared.broker import sqlfanout
+from shared.config import Settings
+
+
+class TaskName:
+    """Task names: web and beat send tasks by name, so web never imports worker."""
+
+    PING = "ops.ping"
+    PURGE_REVOKED_SESSIONS = "ops.purge_revoked_sessions"
+
+
+class QueueName:
+    DEFAULT = "default"
+    GRADING = "grading"  # a student is waiting: never behind bulk work
+    BULK = "bulk"  # regrades and exports
+
+
+ALL_QUEUES = (QueueName.DEFAULT, QueueName.GRADING, QueueName.BULK)
+
+# Longest time any task may run; the broker's visibility timeout must exceed it, or a
+# long task would be delivered to a second worker while the first still runs it.
+TASK_TIME_LIMIT_SECONDS = 600
+VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Global Celery settings chosen for idempotent, short tasks."""
+    transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": settings.BROKER_PUBLISH_TIMEOUT_SECONDS,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        # A task is acked after it ran, so a killed worker's task is delivered again;
+        # every task is idempotent, so a second run is a no-op.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_time_limit": TASK_TIME_LIMIT_SECONDS,
+        "task_soft_time_limit": TASK_TIME_LIMIT_SECONDS - 30,
+        "worker_prefetch_multiplier": 4,
+        "task_default_queue": QueueName.DEFAULT,
+        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in ALL_QUEUES],
+        "task_routes": {
+            "grading.*": {"queue": QueueName.GRADING},
+            "bulk.*": {"queue": QueueName.BULK},
+        },
+        # Publishing gives up fast: the API answers and a sweep re-sends what didn't go out.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "result_expires": 86400,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule_filename": str(settings.VAR_DIR / "celerybeat-schedule"),
+    }
+
+
+def create_celery(settings: Settings, **kwargs: Any) -> Celery:
+    """A Celery app configured from settings; the worker adds tasks, web only sends."""
+    sqlfanout.register()
+    app = Celery("exam", set_as_current=False, **kwargs)
+    app.conf.update(celery_config(settings))
+    return app

@@ -1,0 +1,40 @@
+"""Celery app configured from the shared settings, plus the beat schedule and signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import signals
+from celery.schedules import crontab
+
+from shared.config import get_settings
+from shared.db import dispose_engines
+from shared.logs import configure_logging, request_id_var
+from shared.messaging import TaskName, create_celery
+
+settings = get_settings()
+app = create_celery(settings, include=["worker.tasks.ops"])
+
+app.conf.beat_schedule = {
+    "purge-revoked-sessions": {
+        "task": TaskName.PURGE_REVOKED_SESSIONS,
+        "schedule": crontab(minute=17),
+    },
+}
+
+
+@signals.setup_logging.connect
+def _logging(**_: Any) -> None:
+    # Connecting here stops Celery from installing its own handlers: one JSON format everywhere.
+    configure_logging(settings, "worker")
+
+
+@signals.worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # A forked child must not share the parent's pooled database connections.
+    dispose_engines()
+
+
+@signals.task_prerun.connect
+def _task_id_in_logs(task_id: str | None = None, **_: Any) -> None:
+    request_id_var.set(task_id)

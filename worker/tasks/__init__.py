@@ -1,0 +1,1 @@
+"""Thin task shells: parse ids, call a shared service inside one transaction."""

@@ -1,0 +1,20 @@
+"""Housekeeping tasks."""
+
+from __future__ import annotations
+
+from shared.db import transaction
+from shared.messaging import TaskName
+from shared.services import token_sessions
+from worker.app import app, settings
+
+
+@app.task(name=TaskName.PING)
+def ping() -> str:
+    """Proves the round trip web -> broker -> worker -> result backend."""
+    return "pong"
+
+
+@app.task(name=TaskName.PURGE_REVOKED_SESSIONS)
+def purge_revoked_sessions() -> int:
+    with transaction(settings) as session:
+        return token_sessions.purge_expired(session)
