@@ -1,0 +1,1 @@
+"""Business rules. A service takes the session, may flush, never commits."""

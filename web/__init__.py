@@ -1,0 +1,84 @@
+"""The HTTP API: `web:create_app` builds it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_smorest import Api
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shared.config import Settings, get_settings
+from shared.db import session_factory
+from shared.logs import configure_logging
+from shared.messaging import create_celery
+from web import errors
+from web.cli import register_cli
+from web.extensions import init_db, limiter
+from web.observability import init_observability
+from web.ops import blp as ops_blp
+from web.security import BEARER, init_jwt
+
+
+def create_app(
+    settings: Settings | None = None, *, db: sessionmaker[Session] | None = None
+) -> Flask:
+    """Build the app from settings (the environment by default)."""
+    settings = settings or get_settings()
+    configure_logging(settings, "web")
+    app = Flask(__name__)
+    app.config.update(_flask_config(settings))
+    app.extensions["exam.settings"] = settings
+    app.extensions["exam.celery"] = create_celery(settings)
+    if settings.PROXY_FIX_X_FOR:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]
+
+    init_db(app, db or session_factory(settings))
+    init_observability(app)
+    init_jwt(app)
+    limiter.init_app(app)
+    api = _Api(app)
+    api.spec.components.security_scheme(
+        BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    errors.register_error_handlers(app)  # after Api, so our handlers win
+    _register_resources(api)
+    app.register_blueprint(ops_blp)
+    register_cli(app)
+    return app
+
+
+class _Api(Api):
+    ERROR_SCHEMA = errors.ErrorSchema  # documents the contract's error shape everywhere
+
+
+def _register_resources(api: Api) -> None:
+    from web.resources import auth
+
+    for module in (auth,):
+        api.register_blueprint(module.blp)
+
+
+def _flask_config(settings: Settings) -> dict[str, object]:
+    return {
+        "MAX_CONTENT_LENGTH": settings.MAX_CONTENT_LENGTH,
+        "JSON_SORT_KEYS": False,
+        "API_TITLE": "Exam API",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JWT_SECRET_KEY": settings.jwt_secret(),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=settings.JWT_ACCESS_TOKEN_SECONDS),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS),
+        "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_url,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # If Redis is down, logins still work (unlimited) rather than failing.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "exam",
+    }

@@ -1,0 +1,50 @@
+"""Per-app services the views use: settings, the request's DB session, Celery, limiter, JWT."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from celery import Celery
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+
+# Module-level because route decorators (@limiter.limit) need it at import time.
+limiter = Limiter(key_func=get_remote_address)
+jwt = JWTManager()
+
+
+def settings() -> Settings:
+    return cast(Settings, current_app.extensions["exam.settings"])
+
+
+def celery_client() -> Celery:
+    """The Celery app used only to send tasks by name (web never imports worker)."""
+    return cast(Celery, current_app.extensions["exam.celery"])
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        factory = cast(sessionmaker[Session], current_app.extensions["exam.session_factory"])
+        g.db_session = factory()
+    return cast(Session, g.db_session)
+
+
+def _close_session(exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()  # rolls back anything the view did not commit
+
+
+def init_db(app: Flask, factory: sessionmaker[Session]) -> None:
+    app.extensions["exam.session_factory"] = factory
+    app.teardown_appcontext(_close_session)
+
+
+def client_address() -> str:
+    return get_remote_address() or request.remote_addr or "unknown"

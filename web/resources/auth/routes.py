@@ -1,0 +1,119 @@
+"""Auth endpoints; token pairs share a `sid` claim so logout revokes both."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
+
+from shared.models import User
+from shared.services import token_sessions, users
+from web.errors import ErrorSchema
+from web.extensions import client_address, db_session, limiter, settings
+from web.resources.auth.schemas import (
+    AccessTokenSchema,
+    LoginSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    UserSchema,
+)
+from web.security import Blueprint, current_identity
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
+
+
+def _login_account_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return "account:" + (users.normalize_email(email) if isinstance(email, str) else "")
+
+
+def _failed(response: Any) -> bool:
+    return response.status_code == 401
+
+
+def _access_token(user: User, sid: str) -> str:
+    return create_access_token(
+        identity=str(user.id), additional_claims={"role": user.role, "sid": sid}
+    )
+
+
+@blp.route("/register", methods=["POST"])
+@limiter.limit(lambda: settings().REGISTER_PER_ADDRESS, key_func=client_address)
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="The email is taken")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many registrations")
+def register(data: dict[str, Any]) -> User:
+    """Create a student account"""
+    user = users.create_user(db_session(), settings(), **data)
+    db_session().commit()
+    return user
+
+
+@blp.route("/login", methods=["POST"])
+@limiter.limit(
+    lambda: settings().LOGIN_FAILURES_PER_ACCOUNT, key_func=_login_account_key, deduct_when=_failed
+)
+@limiter.limit(
+    lambda: settings().LOGIN_FAILURES_PER_ADDRESS, key_func=client_address, deduct_when=_failed
+)
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many failed logins")
+def login(data: dict[str, Any]) -> dict[str, Any]:
+    """Exchange email and password for an access and a refresh token"""
+    session = db_session()
+    user = users.authenticate(session, settings(), email=data["email"], password=data["password"])
+    session.commit()  # a rehashed password
+    sid = uuid.uuid4().hex
+    return {
+        "access_token": _access_token(user, sid),
+        "refresh_token": create_refresh_token(
+            identity=str(user.id), additional_claims={"role": user.role, "sid": sid}
+        ),
+        "token_type": "Bearer",
+        "expires_in": settings().JWT_ACCESS_TOKEN_SECONDS,
+        "user": user,
+    }
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.auth(refresh=True)
+@blp.response(200, AccessTokenSchema)
+def refresh() -> dict[str, Any]:
+    """A new access token for a refresh token"""
+    identity = current_identity()
+    user = users.get_user(db_session(), identity.user_id)
+    return {
+        "access_token": _access_token(user, identity.sid),
+        "expires_in": settings().JWT_ACCESS_TOKEN_SECONDS,
+    }
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.auth(any_token=True)
+@blp.response(204)
+def logout() -> None:
+    """Revoke this token and its pair (access and refresh)"""
+    identity = current_identity()
+    refresh_expiry = get_jwt()["iat"] + settings().JWT_REFRESH_TOKEN_SECONDS
+    token_sessions.revoke(
+        db_session(),
+        identity.sid,
+        user_id=identity.user_id,
+        expires_at=datetime.fromtimestamp(refresh_expiry, UTC),
+    )
+    db_session().commit()
+
+
+@blp.route("/me", methods=["GET"])
+@blp.auth()
+@blp.response(200, UserSchema)
+def me() -> User:
+    """The signed-in user"""
+    return users.get_user(db_session(), current_identity().user_id)

@@ -1,0 +1,94 @@
+"""Authentication and roles: one decorator that enforces and documents them."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flask_smorest
+from flask import Flask
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_smorest import abort
+
+from shared.models import Role
+from shared.services import token_sessions
+from web.errors import ErrorSchema, error_response
+from web.extensions import db_session, jwt
+
+BEARER = "bearerAuth"
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: uuid.UUID
+    role: str
+    sid: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def current_identity() -> Identity:
+    claims = get_jwt()
+    return Identity(user_id=uuid.UUID(claims["sub"]), role=claims["role"], sid=claims["sid"])
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest Blueprint whose `auth` decorator also documents the security scheme."""
+
+    def auth(
+        self, *roles: str, refresh: bool = False, any_token: bool = False
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Require a valid token (a refresh token if `refresh`) and, if given, one of `roles`."""
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                verify_jwt_in_request(refresh=refresh, verify_type=not any_token)
+                if roles and get_jwt().get("role") not in roles:
+                    abort(
+                        403, message="this needs the role " + " or ".join(roles), error="forbidden"
+                    )
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{BEARER: []}])(wrapper)
+            wrapper = self.alt_response(
+                401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token"
+            )(wrapper)
+            if roles:
+                wrapper = self.alt_response(403, schema=ErrorSchema, description="Wrong role")(
+                    wrapper
+                )
+            return wrapper
+
+        return decorator
+
+
+def init_jwt(app: Flask) -> None:
+    """Error shapes for every token failure, and revocation checked on every request."""
+    jwt.init_app(app)
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        sid = payload.get("sid")
+        return not sid or token_sessions.is_revoked(db_session(), sid)
+
+    @jwt.expired_token_loader
+    def _expired(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return error_response(401, "token_expired", "the token has expired")
+
+    @jwt.revoked_token_loader
+    def _revoked_response(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return error_response(401, "token_revoked", "the token has been revoked")
+
+    @jwt.invalid_token_loader
+    def _invalid(reason: str):  # type: ignore[no-untyped-def]
+        return error_response(401, "unauthorized", f"invalid token: {reason}")
+
+    @jwt.unauthorized_loader
+    def _missing(reason: str):  # type: ignore[no-untyped-def]
+        return error_response(401, "unauthorized", reason)
