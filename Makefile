@@ -1,0 +1,41 @@
+# Two commands for a new user: `make run` starts everything, `make test` proves it works.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+API_BIND ?= 127.0.0.1:8000
+FLOWER_PORT ?= 5555
+export API_BIND FLOWER_PORT
+
+.PHONY: run test lint format migrate bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	@echo ""
+	@echo "  API      http://$(API_BIND)/api/v1   (docs: http://$(API_BIND)/api/docs)"
+	@echo "  Flower   http://127.0.0.1:$(FLOWER_PORT)"
+	@echo "  Create an admin (in another terminal):"
+	@echo "    $(VENV)/bin/flask --app web create-user --email admin@example.com --password 'a-long-password' --role admin"
+	@echo "  Ctrl-C stops every process."
+	@echo ""
+	PATH="$(BIN):$$PATH" exec $(BIN)/python deploy/supervise.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache
