@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"
     MAX_CONTENT_LENGTH: int = Field(16 * 1024 * 1024, ge=1024)
+    IMPORT_MAX_BYTES: int = Field(5 * 1024 * 1024, ge=1024)
+    IMPORT_MAX_UNCOMPRESSED_BYTES: int = Field(60 * 1024 * 1024, ge=1024)
+    IMPORT_MAX_ROWS: int = Field(10_000, ge=1)
     PROXY_FIX_X_FOR: int = Field(0, ge=0, le=5)
 
     DB_POOL_SIZE: int = Field(5, ge=1)

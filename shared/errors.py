@@ -52,3 +52,11 @@ class ServiceUnavailable(DomainError):
     """A dependency (database, broker) is down; the client should retry."""
 
     code = "service_unavailable"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"

@@ -54,9 +54,9 @@ class _Api(Api):
 
 
 def _register_resources(api: Api) -> None:
-    from web.resources import auth
+    from web.resources import auth, exams, questions
 
-    for module in (auth,):
+    for module in (auth, questions, exams):
         api.register_blueprint(module.blp)
 
 

@@ -39,6 +39,8 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     errors.InvalidCredentials: 401,
     errors.PermissionDenied: 403,
     errors.ServiceUnavailable: 503,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
 }
 
 RETRY_AFTER_SECONDS = "2"

@@ -1,6 +1,27 @@
 """All models, imported here so `Base.metadata` is complete for Alembic and services."""
 
+from shared.models.attempt import Answer, Attempt, AttemptEvent, AttemptStatus, SubmitReason
 from shared.models.base import Base, utcnow
+from shared.models.exam import Accommodation, Exam, ExamQuestion, ExamStatus, ResultsRelease
+from shared.models.question import Question, QuestionTag
 from shared.models.user import RevokedSession, Role, User
 
-__all__ = ["Base", "RevokedSession", "Role", "User", "utcnow"]
+__all__ = [
+    "Accommodation",
+    "Answer",
+    "Attempt",
+    "AttemptEvent",
+    "AttemptStatus",
+    "Base",
+    "Exam",
+    "ExamQuestion",
+    "ExamStatus",
+    "Question",
+    "QuestionTag",
+    "ResultsRelease",
+    "RevokedSession",
+    "Role",
+    "SubmitReason",
+    "User",
+    "utcnow",
+]

@@ -39,7 +39,9 @@ def test_upgrade_matches_the_models_and_downgrade_undoes_it(target_url):
     command.check(cfg)  # raises if the models and the migrated schema differ
     engine = create_engine(target_url)
     try:
-        assert {"users", "revoked_sessions"} <= set(inspect(engine).get_table_names())
+        assert {"users", "revoked_sessions", "questions", "exams", "attempts", "answers"} <= set(
+            inspect(engine).get_table_names()
+        )
         command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
         command.upgrade(cfg, "head")

@@ -1,0 +1,147 @@
+"""Attempts, their saved answers and their append-only event trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, JSONType, utcnow, uuid_pk
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AttemptStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    GRADED = "graded"
+
+
+class SubmitReason(StrEnum):
+    STUDENT = "student"
+    TIMEOUT = "timeout"
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint("status IN ('in_progress', 'submitted', 'graded')", name="status"),
+        CheckConstraint(
+            "submit_reason IS NULL OR submit_reason IN ('student', 'timeout')", name="submit_reason"
+        ),
+        UniqueConstraint("exam_id", "student_id", "attempt_number", name="uq_attempts_number"),
+        # At most one attempt in progress per exam and student: two concurrent starts can't
+        # both create one, whatever the application does.
+        Index(
+            "uq_attempts_one_in_progress",
+            "exam_id",
+            "student_id",
+            unique=True,
+            postgresql_where=text("status = 'in_progress'"),
+            sqlite_where=text("status = 'in_progress'"),
+        ),
+        # What the expiry sweep scans: in-progress attempts by the time they expire.
+        Index(
+            "ix_attempts_in_progress_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'in_progress'"),
+            sqlite_where=text("status = 'in_progress'"),
+        ),
+        # What the grading sweep scans: submitted attempts not graded yet.
+        Index(
+            "ix_attempts_submitted_at",
+            "submitted_at",
+            postgresql_where=text("status = 'submitted'"),
+            sqlite_where=text("status = 'submitted'"),
+        ),
+        Index("ix_attempts_student_started", "student_id", "started_at"),
+        Index("ix_attempts_exam_status", "exam_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    exam_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exams.id", ondelete="RESTRICT"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    attempt_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=AttemptStatus.IN_PROGRESS)
+    submit_reason: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # min(started_at + duration + extra time, closes_at): the time the student sees.
+    deadline: Mapped[datetime]
+    # deadline + grace: saves are accepted until then, and the sweep submits after it.
+    expires_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    graded_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When grading was last asked for; the grading sweep re-sends stale requests.
+    grade_requested_at: Mapped[datetime | None]
+    score: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    max_score: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    pending_manual: Mapped[int] = mapped_column(Integer, default=0)
+    # The student's own order, fixed at start so a resume shows the same exam.
+    question_order: Mapped[list[str]] = mapped_column(JSONType)
+    option_order: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
+    # Bumped on every status or score change; the status endpoint's ETag.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Answer(Base):
+    """The last saved response to one question of one attempt, and its grade."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        Index(
+            "ix_answers_pending_manual",
+            "question_id",
+            postgresql_where=text("needs_manual"),
+            sqlite_where=text("needs_manual"),
+        ),
+    )
+
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("questions.id", ondelete="RESTRICT"), primary_key=True
+    )
+    response: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    # The client's sequence number of the save that wrote `response`; a lower one is stale.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    points_awarded: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    is_correct: Mapped[bool | None] = mapped_column(Boolean)
+    needs_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    graded_at: Mapped[datetime | None]
+    graded_by: Mapped[uuid.UUID | None]
+    key_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class AttemptEvent(Base):
+    """Append-only trail of what happened to an attempt, for admins."""
+
+    __tablename__ = "attempt_events"
+    __table_args__ = (Index("ix_attempt_events_attempt_id", "attempt_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

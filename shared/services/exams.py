@@ -1,0 +1,243 @@
+"""Exams: authoring, lifecycle (draft -> published -> archived), accommodations, and the
+student's view of published exams."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.exam_rules import results_visible
+from shared.models import (
+    Accommodation,
+    Attempt,
+    AttemptStatus,
+    Exam,
+    ExamQuestion,
+    ExamStatus,
+    Question,
+    ResultsRelease,
+    Role,
+    User,
+    utcnow,
+)
+
+# Changing these under a student who already started would move their deadline.
+TIMING_FIELDS = ("duration_seconds", "opens_at", "closes_at", "grace_seconds")
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    """What a student sees of their own attempts at one exam."""
+
+    attempt_count: int
+    best_score: Decimal | None
+    in_progress: bool
+    in_progress_attempt_id: uuid.UUID | None
+
+
+def create_exam(session: Session, data: dict[str, Any]) -> Exam:
+    exam = Exam(**data)
+    _check_rules(exam)
+    session.add(exam)
+    session.flush()
+    return exam
+
+
+def get_exam(session: Session, exam_id: uuid.UUID, *, student: bool = False) -> Exam:
+    """An exam; to a student only a published one (anything else does not exist for them)."""
+    exam = session.get(Exam, exam_id, options=[selectinload(Exam.items)])
+    if exam is None or (student and exam.status != ExamStatus.PUBLISHED):
+        raise NotFound("exam not found")
+    return exam
+
+
+def update_exam(session: Session, exam_id: uuid.UUID, patch: dict[str, Any]) -> Exam:
+    exam = get_exam(session, exam_id)
+    timing_changed = any(
+        field in patch and patch[field] != getattr(exam, field) for field in TIMING_FIELDS
+    )
+    if timing_changed and has_attempts(session, exam_id):
+        raise Conflict("students have started this exam: its timing can no longer change")
+    for field, value in patch.items():
+        setattr(exam, field, value)
+    _check_rules(exam)
+    exam.updated_at = utcnow()
+    session.flush()
+    return exam
+
+
+def delete_exam(session: Session, exam_id: uuid.UUID) -> None:
+    exam = get_exam(session, exam_id)
+    if has_attempts(session, exam_id):
+        raise Conflict("students have attempts at this exam: archive it instead")
+    session.delete(exam)
+    session.flush()
+
+
+def list_exams(
+    session: Session, *, status: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Exam], int]:
+    query = select(Exam)
+    if status:
+        query = query.where(Exam.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    exams = session.scalars(
+        query.options(selectinload(Exam.items))
+        .order_by(Exam.created_at.desc(), Exam.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(exams), total
+
+
+def list_for_student(
+    session: Session, student_id: uuid.UUID, *, now: datetime, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Exam, AttemptSummary]], int]:
+    """Published exams, each with the student's own attempt summary."""
+    exams, total = list_exams(session, status=ExamStatus.PUBLISHED, offset=offset, limit=limit)
+    summaries = attempt_summaries(session, student_id, exams, now=now)
+    return [(exam, summaries[exam.id]) for exam in exams], total
+
+
+def attempt_summaries(
+    session: Session, student_id: uuid.UUID, exams: list[Exam], *, now: datetime
+) -> dict[uuid.UUID, AttemptSummary]:
+    """Two queries for a page of exams. A best score shows only once results are released."""
+    exam_ids = [e.id for e in exams]
+    mine = (Attempt.student_id == student_id, Attempt.exam_id.in_(exam_ids))
+    counts = {
+        exam_id: (count, best)
+        for exam_id, count, best in session.execute(
+            select(
+                Attempt.exam_id,
+                func.count(),
+                func.max(case((Attempt.status == AttemptStatus.GRADED, Attempt.score))),
+            )
+            .where(*mine)
+            .group_by(Attempt.exam_id)
+        )
+    }
+    open_ids = {
+        exam_id: attempt_id
+        for exam_id, attempt_id in session.execute(
+            select(Attempt.exam_id, Attempt.id).where(
+                *mine, Attempt.status == AttemptStatus.IN_PROGRESS
+            )
+        )
+    }
+    summaries = {}
+    for exam in exams:
+        count, best = counts.get(exam.id, (0, None))
+        summaries[exam.id] = AttemptSummary(
+            attempt_count=count,
+            best_score=best if results_visible(exam, now) else None,
+            in_progress=exam.id in open_ids,
+            in_progress_attempt_id=open_ids.get(exam.id),
+        )
+    return summaries
+
+
+def set_questions(session: Session, exam_id: uuid.UUID, items: list[dict[str, Any]]) -> Exam:
+    """Replace the ordered question list (with optional per-exam points)."""
+    exam = get_exam(session, exam_id)
+    if has_attempts(session, exam_id):
+        raise Conflict("students have started this exam: its questions can no longer change")
+    if exam.status == ExamStatus.PUBLISHED and not items:
+        raise Conflict("a published exam needs at least one question")
+    ids = [item["question_id"] for item in items]
+    errors: dict[str, list[str]] = {}
+    if len(set(ids)) != len(ids):
+        errors.setdefault("questions", []).append("a question is listed twice")
+    known = set(session.scalars(select(Question.id).where(Question.id.in_(ids))))
+    for index, question_id in enumerate(ids):
+        if question_id not in known:
+            errors.setdefault("questions", []).append(f"item {index + 1}: no such question")
+    if errors:
+        raise InvalidInput("invalid question list", errors)
+    exam.items.clear()
+    session.flush()  # old positions go before new ones take them
+    exam.items.extend(
+        ExamQuestion(question_id=item["question_id"], position=position, points=item.get("points"))
+        for position, item in enumerate(items)
+    )
+    exam.updated_at = utcnow()
+    session.flush()
+    session.refresh(exam)
+    return exam
+
+
+def publish(session: Session, exam_id: uuid.UUID) -> Exam:
+    exam = get_exam(session, exam_id)
+    if exam.status == ExamStatus.ARCHIVED:
+        raise Conflict("an archived exam cannot be published again")
+    if not exam.items:
+        raise Conflict("an exam needs at least one question before it is published")
+    if exam.status == ExamStatus.DRAFT:
+        exam.status = ExamStatus.PUBLISHED
+        exam.published_at = exam.updated_at = utcnow()
+        session.flush()
+    return exam
+
+
+def archive(session: Session, exam_id: uuid.UUID) -> Exam:
+    """Hide the exam from students (attempts and results are kept)."""
+    exam = get_exam(session, exam_id)
+    if exam.status != ExamStatus.ARCHIVED:
+        exam.status = ExamStatus.ARCHIVED
+        exam.updated_at = utcnow()
+        session.flush()
+    return exam
+
+
+def set_accommodation(
+    session: Session, exam_id: uuid.UUID, student_id: uuid.UUID, extra_seconds: int
+) -> Accommodation:
+    get_exam(session, exam_id)
+    student = session.get(User, student_id)
+    if student is None or student.role != Role.STUDENT:
+        raise NotFound("student not found")
+    accommodation = session.get(Accommodation, (exam_id, student_id))
+    if accommodation is None:
+        accommodation = Accommodation(exam_id=exam_id, student_id=student_id)
+        session.add(accommodation)
+    accommodation.extra_seconds = extra_seconds
+    accommodation.updated_at = utcnow()
+    session.flush()
+    return accommodation
+
+
+def list_accommodations(session: Session, exam_id: uuid.UUID) -> list[Accommodation]:
+    get_exam(session, exam_id)
+    return list(
+        session.scalars(
+            select(Accommodation)
+            .where(Accommodation.exam_id == exam_id)
+            .order_by(Accommodation.updated_at)
+        )
+    )
+
+
+def extra_seconds_for(session: Session, exam_id: uuid.UUID, student_id: uuid.UUID) -> int:
+    accommodation = session.get(Accommodation, (exam_id, student_id))
+    return accommodation.extra_seconds if accommodation else 0
+
+
+def has_attempts(session: Session, exam_id: uuid.UUID) -> bool:
+    return bool(session.scalar(select(exists().where(Attempt.exam_id == exam_id))))
+
+
+def _check_rules(exam: Exam) -> None:
+    errors: dict[str, list[str]] = {}
+    if exam.opens_at and exam.closes_at and exam.closes_at <= exam.opens_at:
+        errors["closes_at"] = ["must be after opens_at"]
+    if exam.results_release == ResultsRelease.AFTER_CLOSE and exam.closes_at is None:
+        errors["results_release"] = ["after_close needs a closes_at"]
+    if errors:
+        raise InvalidInput("invalid exam", errors)

@@ -1,0 +1,148 @@
+"""The question bank: create, edit (with the contract's conflict rules), delete, search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, NotFound
+from shared.models import Exam, ExamQuestion, ExamStatus, Question, QuestionTag, utcnow
+from shared.question_types import KEY_FIELDS, normalize_definition
+
+# Fields a type change keeps; everything else must fit the new type and is sent anew.
+TYPE_NEUTRAL_FIELDS = ("prompt", "points", "tags", "explanation")
+
+
+def definition_of(question: Question) -> dict[str, Any]:
+    """A question as the plain definition dict that `normalize_definition` produces."""
+    return {
+        "type": question.type,
+        "prompt": question.prompt,
+        "options": question.options,
+        "correct_answer": question.correct_answer,
+        "points": question.points,
+        "scoring": question.scoring,
+        "tolerance": question.tolerance,
+        "case_sensitive": question.case_sensitive,
+        "tags": question.tags,
+        "explanation": question.explanation,
+    }
+
+
+def build_question(definition: dict[str, Any]) -> Question:
+    """A new Question from a normalized definition (not yet added to a session)."""
+    fields = {k: v for k, v in definition.items() if k != "tags"}
+    question = Question(id=uuid.uuid4(), **fields)
+    _set_tags(question, definition["tags"])
+    return question
+
+
+def create_question(session: Session, data: dict[str, Any]) -> Question:
+    question = build_question(normalize_definition(data))
+    session.add(question)
+    session.flush()
+    return question
+
+
+def create_questions(session: Session, definitions: Iterable[dict[str, Any]]) -> list[uuid.UUID]:
+    """Bulk insert of already normalized definitions (the spreadsheet import)."""
+    questions = [build_question(d) for d in definitions]
+    session.add_all(questions)
+    session.flush()
+    return [q.id for q in questions]
+
+
+def get_question(session: Session, question_id: uuid.UUID) -> Question:
+    question = session.get(Question, question_id)
+    if question is None:
+        raise NotFound("question not found")
+    return question
+
+
+def update_question(session: Session, question_id: uuid.UUID, patch: dict[str, Any]) -> Question:
+    """Apply a partial edit. Key edits always apply (and bump the version); type and
+    options edits are refused once a published exam uses the question."""
+    question = get_question(session, question_id)
+    current = definition_of(question)
+    if "type" in patch and patch["type"] != question.type:
+        base = {k: current[k] for k in TYPE_NEUTRAL_FIELDS}
+    else:
+        base = current
+    clean = normalize_definition({**base, **patch})
+    structure_changed = clean["type"] != question.type or clean["options"] != question.options
+    if structure_changed and _used_by_published_exam(session, question_id):
+        raise Conflict("a published exam uses this question: its type and options are fixed")
+    key_changed = any(clean[field] != current[field] for field in KEY_FIELDS)
+    for field, value in clean.items():
+        if field != "tags":
+            setattr(question, field, value)
+    _set_tags(question, clean["tags"])
+    if key_changed:
+        question.version += 1
+    question.updated_at = utcnow()
+    session.flush()
+    return question
+
+
+def delete_question(session: Session, question_id: uuid.UUID) -> None:
+    question = get_question(session, question_id)
+    in_use = session.scalar(select(exists().where(ExamQuestion.question_id == question_id)))
+    if in_use:
+        raise Conflict("an exam uses this question; remove it from the exam first")
+    session.delete(question)
+    session.flush()
+
+
+def search_questions(
+    session: Session,
+    *,
+    type: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    offset: int = 0,
+    limit: int | None = 50,
+) -> tuple[list[Question], int]:
+    """One page of questions (all if `limit` is None), newest first, and the total count."""
+    query = select(Question)
+    if type:
+        query = query.where(Question.type == type)
+    if tag:
+        query = query.where(
+            exists().where(QuestionTag.question_id == Question.id, QuestionTag.tag == tag)
+        )
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Question.prompt.ilike(pattern, escape="\\"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = query.order_by(Question.created_at.desc(), Question.id).offset(offset)
+    page = session.scalars(query.limit(limit) if limit is not None else query).all()
+    return list(page), total
+
+
+def _used_by_published_exam(session: Session, question_id: uuid.UUID) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ExamQuestion.question_id == question_id,
+                    ExamQuestion.exam_id == Exam.id,
+                    Exam.status == ExamStatus.PUBLISHED,
+                )
+            )
+        )
+    )
+
+
+def _set_tags(question: Question, tags: list[str]) -> None:
+    # Reuse rows for kept tags: deleting and re-inserting the same key in one flush fails.
+    existing = {row.tag: row for row in question.tag_rows}
+    rows = []
+    for position, tag in enumerate(tags):
+        row = existing.get(tag) or QuestionTag(tag=tag)
+        row.position = position
+        rows.append(row)
+    question.tag_rows = rows

@@ -1,0 +1,1 @@
+"""Reading and writing spreadsheets safely (imports, exports, templates)."""

@@ -1,0 +1,32 @@
+"""Marshmallow fields shared by resources."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+
+from shared.question_types import json_number, to_decimal
+
+
+class Number(ma.fields.Field):
+    """A JSON number loaded as an exact Decimal (0.1 stays 0.1) and dumped as a number."""
+
+    default_error_messages = {"invalid": "Not a valid number."}
+
+    def __init__(self, *, places: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.places = places
+        self.metadata.setdefault("type", "number")
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Decimal:
+        number = to_decimal(value) if not isinstance(value, str) else None
+        if number is None:
+            raise self.make_error("invalid")
+        if self.places is not None and number.as_tuple().exponent < -self.places:  # type: ignore[operator]
+            raise ma.ValidationError(f"At most {self.places} decimal places.")
+        return number
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> int | float | None:
+        return None if value is None else json_number(Decimal(value))

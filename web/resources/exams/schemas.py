@@ -1,0 +1,103 @@
+"""Exam request and response shapes."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from web.fields import Number
+from web.resources.questions.schemas import QuestionSchema
+
+WEEK = 7 * 86400
+STATUSES = ("draft", "published", "archived")
+RELEASES = ("immediate", "after_close", "manual")
+
+
+class ExamInSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(allow_none=True, validate=validate.Length(max=20_000))
+    duration_seconds = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=WEEK))
+    opens_at = ma.fields.AwareDateTime(allow_none=True)
+    closes_at = ma.fields.AwareDateTime(allow_none=True)
+    grace_seconds = ma.fields.Integer(load_default=30, validate=validate.Range(min=0, max=86400))
+    max_attempts = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
+    shuffle_questions = ma.fields.Boolean(load_default=False)
+    shuffle_options = ma.fields.Boolean(load_default=False)
+    results_release = ma.fields.String(load_default="immediate", validate=validate.OneOf(RELEASES))
+    show_correct_answers = ma.fields.Boolean(load_default=False)
+
+
+class ExamPatchSchema(ExamInSchema):
+    """Every field optional (partial loading skips the defaults, too)."""
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(partial=True, **kwargs)
+
+
+class AttemptSummarySchema(ma.Schema):
+    attempt_count = ma.fields.Integer(required=True)
+    best_score = Number(allow_none=True, metadata={"description": "null until results release"})
+    in_progress = ma.fields.Boolean(required=True)
+    in_progress_attempt_id = ma.fields.UUID(allow_none=True)
+
+
+class ExamSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(STATUSES))
+    duration_seconds = ma.fields.Integer(required=True)
+    opens_at = ma.fields.AwareDateTime(allow_none=True)
+    closes_at = ma.fields.AwareDateTime(allow_none=True)
+    grace_seconds = ma.fields.Integer(required=True)
+    max_attempts = ma.fields.Integer(required=True)
+    shuffle_questions = ma.fields.Boolean(required=True)
+    shuffle_options = ma.fields.Boolean(required=True)
+    results_release = ma.fields.String(required=True)
+    show_correct_answers = ma.fields.Boolean(required=True)
+    question_count = ma.fields.Integer(required=True)
+    max_score = Number(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+    published_at = ma.fields.AwareDateTime(allow_none=True)
+    results_released_at = ma.fields.AwareDateTime(allow_none=True)
+    attempt_summary = ma.fields.Nested(
+        AttemptSummarySchema,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "Students only: their own attempts at this exam"},
+    )
+
+
+class ExamQuerySchema(ma.Schema):
+    status = ma.fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "Admins only"}
+    )
+
+
+class ExamQuestionInSchema(ma.Schema):
+    question_id = ma.fields.UUID(required=True)
+    points = Number(places=2, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+class ExamQuestionsInSchema(ma.Schema):
+    questions = ma.fields.List(
+        ma.fields.Nested(ExamQuestionInSchema), required=True, validate=validate.Length(max=500)
+    )
+
+
+class ExamQuestionSchema(ma.Schema):
+    position = ma.fields.Integer(required=True)
+    question_id = ma.fields.UUID(required=True)
+    points = Number(required=True, attribute="effective_points")
+    points_override = Number(allow_none=True, attribute="points")
+    question = ma.fields.Nested(QuestionSchema, required=True)
+
+
+class AccommodationInSchema(ma.Schema):
+    extra_seconds = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=WEEK))
+
+
+class AccommodationSchema(ma.Schema):
+    exam_id = ma.fields.UUID(required=True)
+    student_id = ma.fields.UUID(required=True)
+    extra_seconds = ma.fields.Integer(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)

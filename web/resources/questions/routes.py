@@ -1,0 +1,131 @@
+"""Question bank routes (admin only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, jsonify
+from flask.views import MethodView
+
+from shared.models import Question, Role
+from shared.services import question_import, questions
+from web.errors import ErrorSchema, error_body
+from web.extensions import db_session, settings
+from web.resources.questions.schemas import (
+    ImportFileSchema,
+    ImportQuerySchema,
+    ImportResultSchema,
+    QuestionInSchema,
+    QuestionPatchSchema,
+    QuestionQuerySchema,
+    QuestionSchema,
+)
+from web.security import Blueprint
+
+blp = Blueprint("questions", __name__, url_prefix="/api/v1/questions", description="Question bank")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("")
+class QuestionList(MethodView):
+    @blp.auth(Role.ADMIN)
+    @blp.arguments(QuestionQuerySchema, location="query")
+    @blp.response(200, QuestionSchema(many=True))
+    @blp.paginate()
+    def get(self, filters: dict[str, Any], pagination_parameters: Any) -> list[Question]:
+        """List questions, newest first; filter by type, tag or text in the prompt"""
+        found, total = questions.search_questions(
+            db_session(),
+            **filters,
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = total
+        return found
+
+    @blp.auth(Role.ADMIN)
+    @blp.arguments(QuestionInSchema)
+    @blp.response(201, QuestionSchema)
+    def post(self, data: dict[str, Any]) -> Question:
+        """Create a question"""
+        question = questions.create_question(db_session(), data)
+        db_session().commit()
+        return question
+
+
+@blp.route("/<uuid:question_id>")
+class QuestionItem(MethodView):
+    @blp.auth(Role.ADMIN)
+    @blp.response(200, QuestionSchema)
+    def get(self, question_id: uuid.UUID) -> Question:
+        """A question with its key"""
+        return questions.get_question(db_session(), question_id)
+
+    @blp.auth(Role.ADMIN)
+    @blp.arguments(QuestionPatchSchema)
+    @blp.response(200, QuestionSchema)
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="Type or options of a published question"
+    )
+    def patch(self, data: dict[str, Any], question_id: uuid.UUID) -> Question:
+        """Edit a question; key edits count from the next grading or regrade"""
+        question = questions.update_question(db_session(), question_id, data)
+        db_session().commit()
+        return question
+
+    @blp.auth(Role.ADMIN)
+    @blp.response(204)
+    @blp.alt_response(409, schema=ErrorSchema, description="An exam uses the question")
+    def delete(self, question_id: uuid.UUID) -> None:
+        """Delete a question no exam uses"""
+        questions.delete_question(db_session(), question_id)
+        db_session().commit()
+
+
+@blp.route("/import", methods=["POST"])
+@blp.auth(Role.ADMIN)
+@blp.arguments(ImportQuerySchema, location="query")
+@blp.arguments(ImportFileSchema, location="files")
+@blp.response(200, ImportResultSchema)
+@blp.alt_response(422, schema=ImportResultSchema, description="Cell errors; nothing created")
+@blp.alt_response(413, schema=ErrorSchema, description="File, expanded size or rows over limit")
+@blp.alt_response(415, schema=ErrorSchema, description="Not an .xlsx file")
+def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:
+    """Import questions from an .xlsx: all rows or none"""
+    upload = files["file"]
+    data = upload.stream.read(settings().IMPORT_MAX_BYTES + 1)
+    outcome = question_import.import_questions(
+        db_session(), settings(), data, dry_run=query["dry_run"]
+    )
+    if not outcome.ok:
+        # The contract's import body, inside the usual error shape.
+        body = ImportResultSchema().dump(outcome)
+        failed = jsonify({**error_body(422, "validation_error", "the sheet has errors"), **body})
+        failed.status_code = 422
+        return failed
+    db_session().commit()
+    return outcome
+
+
+@blp.route("/import/template", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, content_type=XLSX, description="The import template")
+def import_template() -> Response:
+    """The .xlsx template: header row, one example per type, a sheet of column help"""
+    return _xlsx(question_import.sheet.write_template(), "questions-template.xlsx")
+
+
+@blp.route("/export.xlsx", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.arguments(QuestionQuerySchema, location="query")
+@blp.response(200, content_type=XLSX, description="The questions, re-importable")
+def export_questions(filters: dict[str, Any]) -> Response:
+    """Export questions (same columns as the import)"""
+    return _xlsx(question_import.export_questions(db_session(), **filters), "questions.xlsx")
+
+
+def _xlsx(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

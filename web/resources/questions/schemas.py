@@ -1,0 +1,86 @@
+"""Question request and response shapes (type rules live in shared.question_types)."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from shared.question_types import MAX_PROMPT, QUESTION_TYPES, SCORINGS
+from web.fields import Number
+
+ANY_JSON = {"description": "Depends on the type: see the question types table"}
+
+
+class OptionSchema(ma.Schema):
+    id = ma.fields.String(metadata={"description": "Short label; assigned A, B, C... if omitted"})
+    text = ma.fields.String(required=True)
+
+
+class QuestionInSchema(ma.Schema):
+    type = ma.fields.String(required=True, validate=validate.OneOf(QUESTION_TYPES))
+    prompt = ma.fields.String(required=True, validate=validate.Length(min=1, max=MAX_PROMPT))
+    options = ma.fields.List(ma.fields.Nested(OptionSchema), allow_none=True)
+    correct_answer = ma.fields.Raw(allow_none=True, metadata=ANY_JSON)
+    points = Number(places=2)
+    scoring = ma.fields.String(allow_none=True, validate=validate.OneOf(SCORINGS))
+    tolerance = Number(allow_none=True)
+    case_sensitive = ma.fields.Boolean(allow_none=True)
+    tags = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=50)))
+    explanation = ma.fields.String(allow_none=True, validate=validate.Length(max=MAX_PROMPT))
+
+
+class QuestionPatchSchema(QuestionInSchema):
+    """Every field optional; what is sent is merged into the question and re-validated."""
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(partial=True, **kwargs)
+
+
+class QuestionSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    type = ma.fields.String(required=True)
+    prompt = ma.fields.String(required=True)
+    options = ma.fields.List(ma.fields.Nested(OptionSchema), allow_none=True)
+    correct_answer = ma.fields.Raw(allow_none=True, metadata=ANY_JSON)
+    points = Number(required=True)
+    scoring = ma.fields.String(allow_none=True)
+    tolerance = Number(allow_none=True)
+    case_sensitive = ma.fields.Boolean(required=True)
+    tags = ma.fields.List(ma.fields.String(), required=True)
+    explanation = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer(
+        required=True, metadata={"description": "Bumped by every change to how it is scored"}
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+class QuestionQuerySchema(ma.Schema):
+    type = ma.fields.String(validate=validate.OneOf(QUESTION_TYPES))
+    tag = ma.fields.String(validate=validate.Length(min=1, max=50))
+    q = ma.fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "Text in the prompt"}
+    )
+
+
+class ImportQuerySchema(ma.Schema):
+    dry_run = ma.fields.Boolean(load_default=False)
+
+
+class ImportFileSchema(ma.Schema):
+    file = ma.fields.Raw(
+        required=True, metadata={"type": "string", "format": "binary", "description": ".xlsx"}
+    )
+
+
+class CellErrorSchema(ma.Schema):
+    row = ma.fields.Integer(allow_none=True, metadata={"description": "The sheet's row number"})
+    column = ma.fields.String(allow_none=True)
+    message = ma.fields.String(required=True)
+
+
+class ImportResultSchema(ma.Schema):
+    created = ma.fields.Integer(
+        required=True, metadata={"description": "Questions created (would be, in a dry run)"}
+    )
+    question_ids = ma.fields.List(ma.fields.UUID(), required=True)
+    dry_run = ma.fields.Boolean(required=True)
+    errors = ma.fields.List(ma.fields.Nested(CellErrorSchema), required=True)
