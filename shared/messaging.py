@@ -16,6 +16,7 @@ class TaskName:
 
     PING = "ops.ping"
     PURGE_REVOKED_SESSIONS = "ops.purge_revoked_sessions"
+    EXPIRE_OVERDUE = "attempts.expire_overdue"
 
 
 class QueueName:

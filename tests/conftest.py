@@ -101,6 +101,18 @@ def session(db: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture
+def committed(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions that really commit (for threads and real processes); every table is
+    truncated afterwards."""
+    from shared.models import Base
+
+    yield sessionmaker(engine, expire_on_commit=False)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis(request: pytest.FixtureRequest) -> None:
     """Rate-limit counters and caches never leak from one test into the next."""

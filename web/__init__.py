@@ -9,6 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared.cache import create_cache
 from shared.config import Settings, get_settings
 from shared.db import session_factory
 from shared.logs import configure_logging
@@ -31,6 +32,7 @@ def create_app(
     app.config.update(_flask_config(settings))
     app.extensions["exam.settings"] = settings
     app.extensions["exam.celery"] = create_celery(settings)
+    app.extensions["exam.cache"] = create_cache(settings)
     if settings.PROXY_FIX_X_FOR:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]
 
@@ -54,9 +56,9 @@ class _Api(Api):
 
 
 def _register_resources(api: Api) -> None:
-    from web.resources import auth, exams, questions
+    from web.resources import attempts, auth, exams, questions
 
-    for module in (auth, questions, exams):
+    for module in (auth, questions, exams, attempts):
         api.register_blueprint(module.blp)
 
 

@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.cache import Cache
 from shared.config import Settings
 
 # Module-level because route decorators (@limiter.limit) need it at import time.
@@ -20,6 +21,10 @@ jwt = JWTManager()
 
 def settings() -> Settings:
     return cast(Settings, current_app.extensions["exam.settings"])
+
+
+def cache() -> Cache:
+    return cast(Cache, current_app.extensions["exam.cache"])
 
 
 def celery_client() -> Celery:

@@ -13,9 +13,15 @@ from shared.logs import configure_logging, request_id_var
 from shared.messaging import TaskName, create_celery
 
 settings = get_settings()
-app = create_celery(settings, include=["worker.tasks.ops"])
+app = create_celery(settings, include=["worker.tasks.ops", "worker.tasks.attempts"])
 
 app.conf.beat_schedule = {
+    "expire-overdue-attempts": {
+        "task": TaskName.EXPIRE_OVERDUE,
+        "schedule": float(settings.EXPIRY_SWEEP_SECONDS),
+        # A sweep nobody ran in time is replaced by the next one, never queued up.
+        "options": {"expires": float(settings.EXPIRY_SWEEP_SECONDS)},
+    },
     "purge-revoked-sessions": {
         "task": TaskName.PURGE_REVOKED_SESSIONS,
         "schedule": crontab(minute=17),

@@ -165,7 +165,7 @@ def set_questions(session: Session, exam_id: uuid.UUID, items: list[dict[str, An
     session.flush()  # old positions go before new ones take them
     exam.items.extend(
         ExamQuestion(question_id=item["question_id"], position=position, points=item.get("points"))
-        for position, item in enumerate(items)
+        for position, item in enumerate(items, start=1)
     )
     exam.updated_at = utcnow()
     session.flush()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, NotFound
@@ -84,6 +85,7 @@ def update_question(session: Session, question_id: uuid.UUID, patch: dict[str, A
     if key_changed:
         question.version += 1
     question.updated_at = utcnow()
+    _touch_exams_using(session, question_id, question.updated_at)
     session.flush()
     return question
 
@@ -134,6 +136,18 @@ def _used_by_published_exam(session: Session, question_id: uuid.UUID) -> bool:
                 )
             )
         )
+    )
+
+
+def _touch_exams_using(session: Session, question_id: uuid.UUID, now: datetime) -> None:
+    """Exams showing this question change too: their cached payload is keyed on updated_at."""
+    session.execute(
+        update(Exam)
+        .where(
+            Exam.id.in_(select(ExamQuestion.exam_id).where(ExamQuestion.question_id == question_id))
+        )
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 

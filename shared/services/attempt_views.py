@@ -1,0 +1,79 @@
+"""What a student or an admin sees of an attempt: questions in the attempt's own order
+(never keys), time left from the server clock, and a score only once it may be shown."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import NotFound
+from shared.exam_rules import results_visible, seconds_left
+from shared.models import Attempt, AttemptStatus, Exam
+
+
+def attempt_questions(attempt: Attempt, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The exam's questions as this student sees them: their order, their option order."""
+    by_id = {q["id"]: q for q in payload["questions"]}
+    option_order = attempt.option_order or {}
+    shown = []
+    for position, qid in enumerate(attempt.question_order, start=1):
+        question = by_id.get(qid)
+        if question is None:
+            continue
+        options = question["options"]
+        if options and qid in option_order:
+            by_option = {o["id"]: o for o in options}
+            options = [by_option[i] for i in option_order[qid] if i in by_option]
+        shown.append({**question, "options": options, "position": position})
+    return shown
+
+
+def time_remaining(attempt: Attempt, now: datetime) -> int:
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return 0
+    return seconds_left(attempt.deadline, now)
+
+
+def visible_score(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> Decimal | None:
+    """Admins always see the score; a student only once results are released."""
+    if attempt.status != AttemptStatus.GRADED:
+        return None
+    return attempt.score if is_admin or results_visible(exam, now) else None
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    attempt: Attempt
+    exam: Exam
+
+
+def status_row(
+    session: Session, attempt_id: uuid.UUID, *, user_id: uuid.UUID, is_admin: bool
+) -> StatusRow:
+    """The polling target: one indexed read of the attempt with its exam."""
+    query = select(Attempt, Exam).join(Exam, Exam.id == Attempt.exam_id)
+    query = query.where(Attempt.id == attempt_id)
+    if not is_admin:
+        query = query.where(Attempt.student_id == user_id)
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound("attempt not found")
+    return StatusRow(attempt=row[0], exam=row[1])
+
+
+def status_view(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "status": attempt.status,
+        "submit_reason": attempt.submit_reason,
+        "score": visible_score(attempt, exam, now, is_admin=is_admin),
+        "max_score": attempt.max_score,
+        "pending_manual": attempt.pending_manual,
+        "graded_at": attempt.graded_at,
+    }

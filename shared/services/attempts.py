@@ -1,0 +1,281 @@
+"""Taking an exam: start (idempotent), autosave with `seq`, submit. The server clock is the
+only clock: every function takes `now` from the caller."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.cache import Cache
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.exam_rules import deadline_for, expires_at, is_open
+from shared.models import (
+    Answer,
+    Attempt,
+    AttemptEvent,
+    AttemptStatus,
+    Exam,
+    ExamStatus,
+    SubmitReason,
+)
+from shared.question_types import CHOICE_TYPES, response_error
+from shared.services.exam_payload import exam_payload, questions_by_id
+from shared.services.exams import extra_seconds_for
+
+_shuffle = random.SystemRandom().shuffle
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    saved: int
+    saved_at: datetime
+    stale: list[str] = field(default_factory=list)
+
+
+def start_attempt(
+    session: Session, cache: Cache, *, exam_id: uuid.UUID, student_id: uuid.UUID, now: datetime
+) -> tuple[Attempt, bool]:
+    """The student's in-progress attempt (created=False) or a new one (created=True)."""
+    exam = session.get(Exam, exam_id)
+    if exam is None or exam.status == ExamStatus.DRAFT:
+        raise NotFound("exam not found")
+    current = _in_progress(session, exam_id, student_id)
+    if current is not None:
+        return current, False
+    if not is_open(exam, now):
+        raise Conflict("this exam is not open now", code="exam_not_open")
+    taken = session.scalar(
+        select(func.count()).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id)
+    )
+    if (taken or 0) >= exam.max_attempts:
+        raise Conflict("no attempts left for this exam", code="attempt_limit_reached")
+    payload = exam_payload(session, cache, exam)
+    deadline = deadline_for(exam, now, extra_seconds_for(session, exam_id, student_id))
+    attempt = Attempt(
+        id=uuid.uuid4(),
+        exam_id=exam_id,
+        student_id=student_id,
+        attempt_number=(taken or 0) + 1,
+        started_at=now,
+        last_activity_at=now,
+        deadline=deadline,
+        expires_at=expires_at(exam, deadline),
+        max_score=payload["max_score"],
+        **_orders(exam, payload),
+    )
+    try:
+        with session.begin_nested():
+            session.add(attempt)
+            session.add(AttemptEvent(attempt_id=attempt.id, kind="started", data=None))
+    except IntegrityError:
+        # A concurrent start (double click, second tab) won: the unique index saw to it.
+        # (The savepoint's rollback already discarded our pending attempt.)
+        winner = _in_progress(session, exam_id, student_id)
+        if winner is None:
+            raise
+        return winner, False
+    return attempt, True
+
+
+def _in_progress(session: Session, exam_id: uuid.UUID, student_id: uuid.UUID) -> Attempt | None:
+    return session.scalar(
+        select(Attempt).where(
+            Attempt.exam_id == exam_id,
+            Attempt.student_id == student_id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
+
+
+def _orders(exam: Exam, payload: dict[str, Any]) -> dict[str, Any]:
+    """This student's question and option order, fixed for the life of the attempt."""
+    order = [q["id"] for q in payload["questions"]]
+    if exam.shuffle_questions:
+        _shuffle(order)
+    options = None
+    if exam.shuffle_options:
+        options = {}
+        for question in payload["questions"]:
+            if question["type"] in CHOICE_TYPES:
+                ids = [o["id"] for o in question["options"]]
+                _shuffle(ids)
+                options[question["id"]] = ids
+    return {"question_order": order, "option_order": options}
+
+
+def get_attempt(
+    session: Session,
+    attempt_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    is_admin: bool,
+    for_update: bool = False,
+) -> Attempt:
+    """The attempt, to its owner or an admin; anyone else gets NotFound (never a hint)."""
+    query = select(Attempt).where(Attempt.id == attempt_id)
+    if not is_admin:
+        query = query.where(Attempt.student_id == user_id)
+    if for_update:  # saves and submit of one attempt are serialized
+        query = query.with_for_update().execution_options(populate_existing=True)
+    attempt = session.scalar(query)
+    if attempt is None:
+        raise NotFound("attempt not found")
+    return attempt
+
+
+def save_answers(
+    session: Session, cache: Cache, attempt: Attempt, answers: list[dict[str, Any]], now: datetime
+) -> SaveOutcome:
+    """Upsert a batch in the caller's transaction; a lower `seq` than stored is ignored."""
+    _ensure_writable(attempt, now)
+    rows = _validated_rows(session, cache, attempt, answers, now)
+    written = _upsert(session, rows) if rows else set()
+    stale = sorted(r["question_id_str"] for r in rows if r["question_id_str"] not in written)
+    attempt.last_activity_at = now
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt.id,
+            kind="saved",
+            data={
+                "answers": [{"question_id": r["question_id_str"], "seq": r["seq"]} for r in rows],
+                "ignored": stale,
+            },
+        )
+    )
+    session.flush()
+    return SaveOutcome(saved=len(written), saved_at=now, stale=stale)
+
+
+def submit(
+    session: Session,
+    cache: Cache,
+    attempt: Attempt,
+    answers: list[dict[str, Any]] | None,
+    now: datetime,
+) -> Attempt:
+    """Save the final batch and move to `submitted`, atomically; exactly one submit wins."""
+    _ensure_writable(attempt, now)
+    if answers:
+        save_answers(session, cache, attempt, answers, now)
+    claimed = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+        .values(
+            status=AttemptStatus.SUBMITTED,
+            submit_reason=SubmitReason.STUDENT,
+            submitted_at=now,
+            grade_requested_at=now,
+            last_activity_at=now,
+            revision=Attempt.revision + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise Conflict("this attempt is already submitted", code="already_submitted")
+    session.add(AttemptEvent(attempt_id=attempt.id, kind="submitted", data={"by": "student"}))
+    session.flush()
+    session.refresh(attempt)
+    return attempt
+
+
+def _ensure_writable(attempt: Attempt, now: datetime) -> None:
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        if attempt.submit_reason == SubmitReason.TIMEOUT:
+            raise Conflict("time is up: this attempt was submitted", code="deadline_passed")
+        raise Conflict("this attempt is already submitted", code="already_submitted")
+    if now > attempt.expires_at:
+        raise Conflict("time is up for this attempt", code="deadline_passed")
+
+
+def _validated_rows(
+    session: Session, cache: Cache, attempt: Attempt, answers: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    exam = session.get(Exam, attempt.exam_id)
+    assert exam is not None
+    questions = questions_by_id(exam_payload(session, cache, exam))
+    allowed = set(attempt.question_order)
+    errors: dict[str, list[str]] = {}
+    latest: dict[str, dict[str, Any]] = {}
+    for answer in answers:
+        qid = str(answer["question_id"])
+        question = questions.get(qid)
+        if qid not in allowed or question is None:
+            errors.setdefault(qid, []).append("not a question of this attempt")
+            continue
+        option_ids = [o["id"] for o in question["options"] or []]
+        problem = response_error(question["type"], option_ids, answer.get("response"))
+        if problem:
+            errors.setdefault(qid, []).append(f"response {problem}")
+            continue
+        kept = latest.get(qid)
+        seq = answer.get("seq")
+        if kept is None or kept["seq"] is None or seq is None or seq >= kept["seq"]:
+            latest[qid] = {
+                "attempt_id": attempt.id,
+                "question_id": uuid.UUID(qid),
+                "question_id_str": qid,
+                "response": answer.get("response"),
+                "seq": seq,
+                "saved_at": now,
+            }
+    if errors:
+        raise InvalidInput("some answers are not valid", {"answers": [errors]})
+    return list(latest.values())
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """One INSERT .. ON CONFLICT for the batch; returns the question ids actually written."""
+    table = Answer.__table__
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = [{k: v for k, v in row.items() if k != "question_id_str"} for row in rows]
+    statement = insert(table).values(values)
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.attempt_id, table.c.question_id],
+        set_={"response": new.response, "seq": new.seq, "saved_at": new.saved_at},
+        # A stale retry never overwrites a newer answer; an equal seq is a no-op.
+        where=or_(table.c.seq.is_(None), new.seq.is_(None), new.seq > table.c.seq),
+    ).returning(table.c.question_id)
+    return {str(qid) for qid in session.execute(statement).scalars()}
+
+
+def saved_answers(session: Session, attempt_id: uuid.UUID) -> dict[str, Any]:
+    rows = session.execute(
+        select(Answer.question_id, Answer.response).where(Answer.attempt_id == attempt_id)
+    )
+    return {str(qid): response for qid, response in rows}
+
+
+def list_for_student(
+    session: Session, student_id: uuid.UUID, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Attempt, Exam]], int]:
+    """The student's attempts, newest first, with their exams."""
+    query = select(Attempt, Exam).join(Exam, Exam.id == Attempt.exam_id)
+    query = query.where(Attempt.student_id == student_id)
+    total = session.scalar(
+        select(func.count()).select_from(Attempt).where(Attempt.student_id == student_id)
+    )
+    rows = session.execute(
+        query.order_by(Attempt.started_at.desc(), Attempt.id).offset(offset).limit(limit)
+    ).all()
+    return [(attempt, exam) for attempt, exam in rows], total or 0
+
+
+def events(session: Session, attempt_id: uuid.UUID) -> list[AttemptEvent]:
+    return list(
+        session.scalars(
+            select(AttemptEvent)
+            .where(AttemptEvent.attempt_id == attempt_id)
+            .order_by(AttemptEvent.id)
+        )
+    )

@@ -1,0 +1,188 @@
+"""Attempt routes. Every route that touches an attempt first submits it if its time ran out,
+so correctness never waits for the sweep."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+
+from shared.models import Attempt, AttemptEvent, Exam, Role, utcnow
+from shared.services import attempt_views, attempts, expiry
+from shared.services.exam_payload import exam_payload
+from web.errors import ErrorSchema
+from web.extensions import cache, db_session
+from web.resources.attempts.schemas import (
+    AnswersInSchema,
+    AttemptEventSchema,
+    AttemptSchema,
+    AttemptStatusSchema,
+    MyAttemptSchema,
+    SaveResultSchema,
+    SubmitInSchema,
+    SubmittedSchema,
+)
+from web.security import Blueprint, current_identity
+
+blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking an exam")
+
+
+@blp.route("/exams/<uuid:exam_id>/attempts", methods=["POST"])
+@blp.auth(Role.STUDENT)
+@blp.response(201, AttemptSchema, description="A new attempt")
+@blp.alt_response(200, schema=AttemptSchema, description="The attempt already in progress")
+@blp.alt_response(409, schema=ErrorSchema, description="exam_not_open or attempt_limit_reached")
+def start(exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
+    """Start the exam, or get back the attempt in progress (a crashed browser resumes here)"""
+    identity, session, now = current_identity(), db_session(), utcnow()
+    if expiry.settle_in_progress(session, exam_id, identity.user_id, now):
+        session.commit()
+    attempt, created = attempts.start_attempt(
+        session, cache(), exam_id=exam_id, student_id=identity.user_id, now=now
+    )
+    session.commit()
+    return _full_view(attempt, now, is_admin=False), 201 if created else 200
+
+
+@blp.route("/attempts/<uuid:attempt_id>", methods=["GET"])
+@blp.auth()
+@blp.response(200, AttemptSchema)
+def get_attempt(attempt_id: uuid.UUID) -> dict[str, Any]:
+    """The attempt with its saved answers and the time left (resume)"""
+    now = utcnow()
+    attempt = _load(attempt_id, now, lock=False)
+    return _full_view(attempt, now, is_admin=current_identity().is_admin)
+
+
+@blp.route("/me/attempts", methods=["GET"])
+@blp.auth(Role.STUDENT)
+@blp.response(200, MyAttemptSchema(many=True))
+@blp.paginate()
+def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
+    """My attempts, newest first (find the one in progress after a crash)"""
+    session, now = db_session(), utcnow()
+    student_id = current_identity().user_id
+    rows, total = attempts.list_for_student(
+        session,
+        student_id,
+        offset=pagination_parameters.first_item,
+        limit=pagination_parameters.page_size,
+    )
+    if any(expiry.settle(session, attempt, now) for attempt, _ in rows):
+        session.commit()
+    pagination_parameters.item_count = total
+    return [
+        {**_summary(attempt, exam, now, is_admin=False), "exam_title": exam.title}
+        for attempt, exam in rows
+    ]
+
+
+@blp.route("/attempts/<uuid:attempt_id>/answers", methods=["PUT"])
+@blp.auth(Role.STUDENT)
+@blp.arguments(AnswersInSchema)
+@blp.response(200, SaveResultSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="deadline_passed or already_submitted")
+def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
+    """Autosave a batch of answers (a stale `seq` never overwrites a newer answer)"""
+    now = utcnow()
+    attempt = _load(attempt_id, now, lock=True)
+    outcome = attempts.save_answers(db_session(), cache(), attempt, data["answers"], now)
+    db_session().commit()
+    return {
+        "saved": outcome.saved,
+        "saved_at": outcome.saved_at,
+        "time_remaining_seconds": attempt_views.time_remaining(attempt, now),
+        "ignored": outcome.stale,
+    }
+
+
+@blp.route("/attempts/<uuid:attempt_id>/submit", methods=["POST"])
+@blp.auth(Role.STUDENT)
+@blp.arguments(SubmitInSchema)
+@blp.response(202, SubmittedSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="already_submitted or deadline_passed")
+def submit(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
+    """Submit, with an optional last batch of answers saved in the same transaction"""
+    now = utcnow()
+    attempt = _load(attempt_id, now, lock=True)
+    attempts.submit(db_session(), cache(), attempt, data.get("answers"), now)
+    db_session().commit()
+    return {"id": attempt.id, "status": attempt.status, "status_url": _status_url(attempt.id)}
+
+
+@blp.route("/attempts/<uuid:attempt_id>/status", methods=["GET"])
+@blp.auth()
+@blp.response(200, AttemptStatusSchema)
+@blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
+def status(attempt_id: uuid.UUID) -> Response:
+    """Poll this: cheap, with an ETag (304 when unchanged)"""
+    identity, now = current_identity(), utcnow()
+    row = attempt_views.status_row(
+        db_session(), attempt_id, user_id=identity.user_id, is_admin=identity.is_admin
+    )
+    if expiry.settle(db_session(), row.attempt, now):
+        db_session().commit()
+    body = AttemptStatusSchema().dump(
+        attempt_views.status_view(row.attempt, row.exam, now, is_admin=identity.is_admin)
+    )
+    etag = 'W/"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
+    if etag in request.if_none_match or request.headers.get("If-None-Match") == etag:
+        response = Response(status=304)
+    else:
+        response = jsonify(body)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.route("/attempts/<uuid:attempt_id>/events", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, AttemptEventSchema(many=True))
+def attempt_events(attempt_id: uuid.UUID) -> list[AttemptEvent]:
+    """The attempt's event trail: started, saved (question ids and seq), submitted, expired"""
+    identity = current_identity()
+    attempts.get_attempt(db_session(), attempt_id, user_id=identity.user_id, is_admin=True)
+    return attempts.events(db_session(), attempt_id)
+
+
+def _load(attempt_id: uuid.UUID, now: datetime, *, lock: bool) -> Attempt:
+    """The attempt (404 unless mine or I'm an admin), submitted first if its time ran out."""
+    identity, session = current_identity(), db_session()
+    attempt = attempts.get_attempt(
+        session, attempt_id, user_id=identity.user_id, is_admin=identity.is_admin, for_update=lock
+    )
+    if expiry.settle(session, attempt, now):
+        session.commit()
+    return attempt
+
+
+def _summary(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> dict[str, Any]:
+    fields = {
+        name: getattr(attempt, name) for name in MyAttemptSchema().fields if hasattr(attempt, name)
+    }
+    return {
+        **fields,
+        "server_time": now,
+        "time_remaining_seconds": attempt_views.time_remaining(attempt, now),
+        "score": attempt_views.visible_score(attempt, exam, now, is_admin=is_admin),
+    }
+
+
+def _full_view(attempt: Attempt, now: datetime, *, is_admin: bool) -> dict[str, Any]:
+    session = db_session()
+    exam = session.get(Exam, attempt.exam_id)
+    assert exam is not None
+    payload = exam_payload(session, cache(), exam)
+    return {
+        **_summary(attempt, exam, now, is_admin=is_admin),
+        "questions": attempt_views.attempt_questions(attempt, payload),
+        "answers": attempts.saved_answers(session, attempt.id),
+    }
+
+
+def _status_url(attempt_id: uuid.UUID) -> str:
+    return url_for("attempts.status", attempt_id=attempt_id)

@@ -1,0 +1,104 @@
+"""Attempt request and response shapes."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from web.fields import Number
+from web.resources.questions.schemas import OptionSchema
+
+MAX_BATCH = 500
+ATTEMPT_STATUSES = ("in_progress", "submitted", "graded")
+RESPONSE = {"description": "Shape depends on the question type; null clears the answer"}
+
+
+class AnswerInSchema(ma.Schema):
+    question_id = ma.fields.UUID(required=True)
+    response = ma.fields.Raw(required=True, allow_none=True, metadata=RESPONSE)
+    seq = ma.fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=0, max=2**53),
+        metadata={"description": "Client sequence number; a lower one than stored is ignored"},
+    )
+
+
+class AnswersInSchema(ma.Schema):
+    answers = ma.fields.List(
+        ma.fields.Nested(AnswerInSchema), required=True, validate=validate.Length(max=MAX_BATCH)
+    )
+
+
+class SubmitInSchema(ma.Schema):
+    answers = ma.fields.List(
+        ma.fields.Nested(AnswerInSchema), validate=validate.Length(max=MAX_BATCH)
+    )
+
+
+class SaveResultSchema(ma.Schema):
+    saved = ma.fields.Integer(required=True, metadata={"description": "Answers written"})
+    saved_at = ma.fields.AwareDateTime(required=True)
+    time_remaining_seconds = ma.fields.Integer(required=True)
+    ignored = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Question ids whose seq was not newer than the stored one"},
+    )
+
+
+class AttemptQuestionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    prompt = ma.fields.String(required=True)
+    options = ma.fields.List(ma.fields.Nested(OptionSchema), allow_none=True)
+    points = Number(required=True)
+    position = ma.fields.Integer(required=True)
+
+
+class AttemptBaseSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    exam_id = ma.fields.UUID(required=True)
+    student_id = ma.fields.UUID(required=True)
+    attempt_number = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(ATTEMPT_STATUSES))
+    submit_reason = ma.fields.String(allow_none=True)
+    started_at = ma.fields.AwareDateTime(required=True)
+    deadline = ma.fields.AwareDateTime(required=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    graded_at = ma.fields.AwareDateTime(allow_none=True)
+    server_time = ma.fields.AwareDateTime(required=True)
+    time_remaining_seconds = ma.fields.Integer(required=True)
+    score = Number(allow_none=True, metadata={"description": "null until released"})
+    max_score = Number(required=True)
+
+
+class AttemptSchema(AttemptBaseSchema):
+    questions = ma.fields.List(ma.fields.Nested(AttemptQuestionSchema), required=True)
+    answers = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), required=True
+    )
+
+
+class MyAttemptSchema(AttemptBaseSchema):
+    exam_title = ma.fields.String(required=True)
+
+
+class AttemptStatusSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(ATTEMPT_STATUSES))
+    submit_reason = ma.fields.String(allow_none=True)
+    score = Number(allow_none=True)
+    max_score = Number(required=True)
+    pending_manual = ma.fields.Integer(required=True)
+    graded_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class SubmittedSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    status = ma.fields.String(required=True)
+    status_url = ma.fields.String(required=True)
+
+
+class AttemptEventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    data = ma.fields.Dict(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
