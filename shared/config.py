@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     SMTP_URL: str | None = None
     MAIL_FROM: str = "Exams <exams@localhost>"
     EXPIRY_SWEEP_SECONDS: int = Field(15, ge=1, le=3600)
+    # A submitted attempt not graded this long is sent to the graders again.
+    GRADING_RESEND_AFTER_SECONDS: int = Field(10, ge=1)
+    GRADING_SWEEP_SECONDS: int = Field(5, ge=1)
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["json", "text"] = "json"

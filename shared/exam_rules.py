@@ -28,8 +28,9 @@ def expires_at(exam: Exam, deadline: datetime) -> datetime:
 
 
 def results_visible(exam: Exam, now: datetime) -> bool:
-    """Whether students may see graded results of this exam now."""
-    if exam.results_release == ResultsRelease.IMMEDIATE:
+    """Whether students may see graded results of this exam now (an admin's explicit
+    release counts in every mode)."""
+    if exam.results_released_at is not None or exam.results_release == ResultsRelease.IMMEDIATE:
         return True
     if exam.results_release == ResultsRelease.AFTER_CLOSE:
         return exam.closes_at is not None and now >= exam.closes_at

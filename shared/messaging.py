@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
@@ -17,6 +19,15 @@ class TaskName:
     PING = "ops.ping"
     PURGE_REVOKED_SESSIONS = "ops.purge_revoked_sessions"
     EXPIRE_OVERDUE = "attempts.expire_overdue"
+    EXPIRE_ATTEMPT = "attempts.expire_attempt"
+    GRADE_ATTEMPT = "grading.grade_attempt"
+    RESEND_UNGRADED = "grading.resend_ungraded"
+    SEND_EMAIL = "notifications.send_email"
+    RESEND_EMAILS = "notifications.resend_pending"
+    RELEASE_DUE_RESULTS = "notifications.release_due_results"
+    START_REGRADE = "bulk.start_regrade"
+    REGRADE_CHUNK = "bulk.regrade_chunk"
+    RESUME_STALLED_JOBS = "bulk.resume_stalled_jobs"
 
 
 class QueueName:
@@ -30,7 +41,13 @@ ALL_QUEUES = (QueueName.DEFAULT, QueueName.GRADING, QueueName.BULK)
 # Longest time any task may run; the broker's visibility timeout must exceed it, or a
 # long task would be delivered to a second worker while the first still runs it.
 TASK_TIME_LIMIT_SECONDS = 600
-VISIBILITY_TIMEOUT_SECONDS = 3600
+# Long, because an expiry countdown waits unacked in a worker until the attempt's time is
+# up. A task of a worker that died is redelivered only after this, but every kind of work
+# also has a sweep that repairs it within seconds (see docs/architecture.md).
+VISIBILITY_TIMEOUT_SECONDS = 6 * 3600
+# Past the visibility timeout the broker would hand an ETA task to a second worker: longer
+# countdowns (exams over 5.5 hours) are left to the periodic sweep.
+MAX_COUNTDOWN_SECONDS = VISIBILITY_TIMEOUT_SECONDS - 1800
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -57,7 +74,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": QueueName.DEFAULT,
         "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in ALL_QUEUES],
         "task_routes": {
+            # Time-critical: a student is waiting for a grade, or a timer ran out.
             "grading.*": {"queue": QueueName.GRADING},
+            "attempts.*": {"queue": QueueName.GRADING},
             "bulk.*": {"queue": QueueName.BULK},
         },
         # Publishing gives up fast: the API answers and a sweep re-sends what didn't go out.
@@ -68,11 +87,30 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_max": 0.5,
         },
         "result_expires": 86400,
+        # Fire-and-forget: the database holds every outcome. (With a Redis backend every
+        # send would otherwise subscribe the sender to a result channel.)
+        "task_ignore_result": True,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
         "beat_schedule_filename": str(settings.VAR_DIR / "celerybeat-schedule"),
     }
+
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(app: Celery, name: str, args: Sequence[Any] = (), **options: Any) -> bool:
+    """Send a task by name after the commit that made its data visible.
+
+    Never raises: if the broker is down, the sweep that owns this kind of work sends it
+    again later (the database says what is still to do), so the request still succeeds."""
+    try:
+        app.send_task(name, args=list(args), ignore_result=True, **options)
+    except Exception as exc:  # any broker failure; logged, repaired by a sweep
+        log.warning("could not send %s%s: %s", name, tuple(args), exc)
+        return False
+    return True
 
 
 def create_celery(settings: Settings, **kwargs: Any) -> Celery:

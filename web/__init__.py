@@ -56,9 +56,9 @@ class _Api(Api):
 
 
 def _register_resources(api: Api) -> None:
-    from web.resources import attempts, auth, exams, questions
+    from web.resources import attempts, auth, exams, jobs, notifications, questions, results
 
-    for module in (auth, questions, exams, attempts):
+    for module in (auth, questions, exams, attempts, results, jobs, notifications):
         api.register_blueprint(module.blp)
 
 

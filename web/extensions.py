@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.cache import Cache
 from shared.config import Settings
+from shared.messaging import enqueue
 
 # Module-level because route decorators (@limiter.limit) need it at import time.
 limiter = Limiter(key_func=get_remote_address)
@@ -30,6 +31,11 @@ def cache() -> Cache:
 def celery_client() -> Celery:
     """The Celery app used only to send tasks by name (web never imports worker)."""
     return cast(Celery, current_app.extensions["exam.celery"])
+
+
+def send_task(name: str, *args: object, **options: object) -> bool:
+    """Send a task by name, after the commit; never fails the request (a sweep repairs)."""
+    return enqueue(celery_client(), name, args, **options)
 
 
 def db_session() -> Session:

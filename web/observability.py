@@ -17,8 +17,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 
 from shared.logs import request_id_var
+from shared.services.monitoring import SystemState
 
 log = logging.getLogger("web.request")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -75,7 +77,45 @@ def _security_headers(response: Response) -> None:
         )
 
 
-def metrics_response() -> Response:
+class _StateCollector:
+    """Attempt counts, submit-to-graded latency and queue depths, read at scrape time."""
+
+    def __init__(self, state: SystemState) -> None:
+        self.state = state
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        state = self.state
+        attempts = GaugeMetricFamily("exam_attempts", "Attempts by status", labels=["status"])
+        for status, count in state.attempts.items():
+            attempts.add_metric([status], count)
+        yield attempts
+        yield GaugeMetricFamily(
+            "exam_oldest_ungraded_seconds",
+            "Age of the oldest submitted attempt not graded yet",
+            value=state.oldest_ungraded_seconds,
+        )
+        latency = GaugeMetricFamily(
+            "exam_submit_to_graded_seconds",
+            "Submit-to-graded latency over the last 5 minutes",
+            labels=["quantile"],
+        )
+        for quantile, seconds in state.grading_latency.items():
+            latency.add_metric([str(quantile)], seconds)
+        yield latency
+        yield GaugeMetricFamily(
+            "exam_graded_last_5m",
+            "Attempts graded in the last 5 minutes",
+            value=state.graded_in_window,
+        )
+        depth = GaugeMetricFamily(
+            "exam_queue_depth", "Messages waiting per queue", labels=["queue"]
+        )
+        for queue, count in state.queue_depth.items():
+            depth.add_metric([queue], count)
+        yield depth
+
+
+def metrics_response(state: SystemState | None) -> Response:
     """Prometheus text; with several gunicorn workers, merged from every worker's files."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
@@ -83,6 +123,10 @@ def metrics_response() -> Response:
         data = generate_latest(registry)
     else:
         data = generate_latest()
+    if state is not None:
+        extra = CollectorRegistry()
+        extra.register(_StateCollector(state))  # type: ignore[arg-type]
+        data += generate_latest(extra)
     return Response(data, mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -9,6 +9,8 @@ import swagger_ui_bundle
 from flask import Blueprint, Response, jsonify, render_template, send_from_directory
 from sqlalchemy import text
 
+from shared.models import utcnow
+from shared.services import monitoring
 from web.extensions import celery_client, db_session
 from web.observability import metrics_response
 
@@ -57,7 +59,12 @@ def _check_broker() -> str:
 
 @blp.get("/metrics")
 def metrics() -> Response:
-    return metrics_response()
+    try:
+        state = monitoring.system_state(db_session(), celery_client(), utcnow())
+    except Exception as exc:  # the database is down: serve the process metrics anyway
+        log.warning("metrics: system state unavailable: %s", exc)
+        state = None
+    return metrics_response(state)
 
 
 @blp.get("/api/docs")

@@ -13,7 +13,8 @@ from shared.logs import configure_logging, request_id_var
 from shared.messaging import TaskName, create_celery
 
 settings = get_settings()
-app = create_celery(settings, include=["worker.tasks.ops", "worker.tasks.attempts"])
+TASK_MODULES = ["ops", "attempts", "grading", "notifications", "bulk"]
+app = create_celery(settings, include=[f"worker.tasks.{name}" for name in TASK_MODULES])
 
 app.conf.beat_schedule = {
     "expire-overdue-attempts": {
@@ -22,6 +23,14 @@ app.conf.beat_schedule = {
         # A sweep nobody ran in time is replaced by the next one, never queued up.
         "options": {"expires": float(settings.EXPIRY_SWEEP_SECONDS)},
     },
+    "resend-ungraded": {
+        "task": TaskName.RESEND_UNGRADED,
+        "schedule": float(settings.GRADING_SWEEP_SECONDS),
+        "options": {"expires": float(settings.GRADING_SWEEP_SECONDS)},
+    },
+    "release-due-results": {"task": TaskName.RELEASE_DUE_RESULTS, "schedule": 30.0},
+    "resend-pending-emails": {"task": TaskName.RESEND_EMAILS, "schedule": 60.0},
+    "resume-stalled-jobs": {"task": TaskName.RESUME_STALLED_JOBS, "schedule": 60.0},
     "purge-revoked-sessions": {
         "task": TaskName.PURGE_REVOKED_SESSIONS,
         "schedule": crontab(minute=17),

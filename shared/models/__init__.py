@@ -3,6 +3,8 @@
 from shared.models.attempt import Answer, Attempt, AttemptEvent, AttemptStatus, SubmitReason
 from shared.models.base import Base, utcnow
 from shared.models.exam import Accommodation, Exam, ExamQuestion, ExamStatus, ResultsRelease
+from shared.models.job import Job, JobItem, JobStatus
+from shared.models.notification import EmailStatus, Notification
 from shared.models.question import Question, QuestionTag
 from shared.models.user import RevokedSession, Role, User
 
@@ -13,9 +15,14 @@ __all__ = [
     "AttemptEvent",
     "AttemptStatus",
     "Base",
+    "EmailStatus",
     "Exam",
     "ExamQuestion",
     "ExamStatus",
+    "Job",
+    "JobItem",
+    "JobStatus",
+    "Notification",
     "Question",
     "QuestionTag",
     "ResultsRelease",

@@ -73,6 +73,7 @@ class Attempt(Base):
             sqlite_where=text("status = 'submitted'"),
         ),
         Index("ix_attempts_student_started", "student_id", "started_at"),
+        Index("ix_attempts_graded_at", "graded_at"),  # recent grading latency (metrics)
         Index("ix_attempts_exam_status", "exam_id", "status"),
     )
 

@@ -66,6 +66,8 @@ class Exam(Base):
     results_release: Mapped[str] = mapped_column(String(16), default=ResultsRelease.IMMEDIATE)
     show_correct_answers: Mapped[bool] = mapped_column(Boolean, default=False)
     results_released_at: Mapped[datetime | None]
+    # When students were told their results became visible (after_close / manual release).
+    results_notified_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -24,9 +24,10 @@ def _submit_as_timeout(now: datetime):  # type: ignore[no-untyped-def]
     }
 
 
-def settle(session: Session, attempt: Attempt, now: datetime) -> bool:
+def settle(session: Session, attempt: Attempt, now: datetime, *, by: str = "request") -> bool:
     """Submit this attempt with its saved answers if its time (and grace) ran out.
-    True if it was submitted now; the caller commits, then asks for grading."""
+    True if it was submitted now; the caller commits, then asks for grading. `by` says
+    who noticed, for the event trail (a request, or the attempt's countdown task)."""
     if attempt.status != AttemptStatus.IN_PROGRESS or now <= attempt.expires_at:
         return False
     claimed = session.execute(
@@ -36,7 +37,7 @@ def settle(session: Session, attempt: Attempt, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed:
-        session.add(AttemptEvent(attempt_id=attempt.id, kind="expired", data={"by": "request"}))
+        session.add(AttemptEvent(attempt_id=attempt.id, kind="expired", data={"by": by}))
     session.refresh(attempt)
     return bool(claimed)
 

@@ -61,6 +61,8 @@ def test_results_visibility_per_release_mode():
     manual = exam(results_release="manual")
     assert not results_visible(manual, T0)
     assert results_visible(exam(results_release="manual", results_released_at=T0), T0)
+    early = exam(results_release="after_close", closes_at=T0, results_released_at=T0)
+    assert results_visible(early, T0 - timedelta(hours=1))  # released by hand before the close
 
 
 def test_seconds_left_rounds_down_and_never_goes_negative():

@@ -8,7 +8,7 @@ from shared.services import token_sessions
 from worker.app import app, settings
 
 
-@app.task(name=TaskName.PING)
+@app.task(name=TaskName.PING, ignore_result=False)
 def ping() -> str:
     """Proves the round trip web -> broker -> worker -> result backend."""
     return "pong"

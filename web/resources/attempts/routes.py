@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
+from shared.messaging import MAX_COUNTDOWN_SECONDS, TaskName
 from shared.models import Attempt, AttemptEvent, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry
 from shared.services.exam_payload import exam_payload
 from web.errors import ErrorSchema
-from web.extensions import cache, db_session
+from web.extensions import cache, db_session, send_task
 from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
@@ -39,12 +40,16 @@ blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking 
 def start(exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     """Start the exam, or get back the attempt in progress (a crashed browser resumes here)"""
     identity, session, now = current_identity(), db_session(), utcnow()
-    if expiry.settle_in_progress(session, exam_id, identity.user_id, now):
+    overdue = expiry.settle_in_progress(session, exam_id, identity.user_id, now)
+    if overdue:
         session.commit()
+        _grade(overdue)
     attempt, created = attempts.start_attempt(
         session, cache(), exam_id=exam_id, student_id=identity.user_id, now=now
     )
     session.commit()
+    if created:
+        _schedule_expiry(attempt, now)
     return _full_view(attempt, now, is_admin=False), 201 if created else 200
 
 
@@ -72,8 +77,10 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
         offset=pagination_parameters.first_item,
         limit=pagination_parameters.page_size,
     )
-    if any(expiry.settle(session, attempt, now) for attempt, _ in rows):
+    overdue = [attempt.id for attempt, _ in rows if expiry.settle(session, attempt, now)]
+    if overdue:
         session.commit()
+        _grade(*overdue)
     pagination_parameters.item_count = total
     return [
         {**_summary(attempt, exam, now, is_admin=False), "exam_title": exam.title}
@@ -111,6 +118,7 @@ def submit(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     attempt = _load(attempt_id, now, lock=True)
     attempts.submit(db_session(), cache(), attempt, data.get("answers"), now)
     db_session().commit()
+    _grade(attempt.id)
     return {"id": attempt.id, "status": attempt.status, "status_url": _status_url(attempt.id)}
 
 
@@ -126,6 +134,7 @@ def status(attempt_id: uuid.UUID) -> Response:
     )
     if expiry.settle(db_session(), row.attempt, now):
         db_session().commit()
+        _grade(row.attempt.id)
     body = AttemptStatusSchema().dump(
         attempt_views.status_view(row.attempt, row.exam, now, is_admin=identity.is_admin)
     )
@@ -157,7 +166,21 @@ def _load(attempt_id: uuid.UUID, now: datetime, *, lock: bool) -> Attempt:
     )
     if expiry.settle(session, attempt, now):
         session.commit()
+        _grade(attempt.id)
     return attempt
+
+
+def _grade(*attempt_ids: uuid.UUID) -> None:
+    """Ask the graders, after the commit that made the submission visible."""
+    for attempt_id in attempt_ids:
+        send_task(TaskName.GRADE_ATTEMPT, str(attempt_id))
+
+
+def _schedule_expiry(attempt: Attempt, now: datetime) -> None:
+    """The attempt's own timer, so it is submitted within a second or so of its time."""
+    countdown = (attempt.expires_at - now).total_seconds() + 0.5
+    if countdown < MAX_COUNTDOWN_SECONDS:  # longer exams are left to the sweep
+        send_task(TaskName.EXPIRE_ATTEMPT, str(attempt.id), countdown=countdown)
 
 
 def _summary(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> dict[str, Any]:

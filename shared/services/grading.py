@@ -1,0 +1,233 @@
+"""Grading attempts with the pure graders: automatic grading after submit, regrading with
+a fixed set of keys, and grading essays by hand. Each writes answers and totals in the
+caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.grading import grade
+from shared.models import Answer, Attempt, AttemptEvent, AttemptStatus, ExamQuestion
+from shared.question_types import ESSAY, json_number
+
+
+@dataclass(frozen=True)
+class Totals:
+    score: Decimal
+    max_score: Decimal
+    pending_manual: int
+
+
+def exam_keys(session: Session, exam_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """The current key of every question of the exam, JSON-safe (a regrade stores it)."""
+    items = session.scalars(
+        select(ExamQuestion)
+        .options(selectinload(ExamQuestion.question))
+        .where(ExamQuestion.exam_id == exam_id)
+    )
+    keys = {}
+    for item in items:
+        q = item.question
+        keys[str(q.id)] = {
+            "type": q.type,
+            "correct_answer": q.correct_answer,
+            "scoring": q.scoring,
+            "tolerance": None if q.tolerance is None else str(q.tolerance),
+            "case_sensitive": q.case_sensitive,
+            "points": str(item.effective_points),
+            "version": q.version,
+        }
+    return keys
+
+
+def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> Attempt | None:
+    """Grade a submitted attempt; None if it isn't `submitted` (a second delivery)."""
+    claimed = session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.status == AttemptStatus.SUBMITTED)
+        .values(status=AttemptStatus.GRADED, graded_at=now)
+        .returning(Attempt.exam_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        return None
+    attempt = session.get(Attempt, attempt_id, populate_existing=True)
+    assert attempt is not None
+    totals = apply_grades(session, attempt, exam_keys(session, claimed.exam_id), now)
+    session.add(AttemptEvent(attempt_id=attempt_id, kind="graded", data=_event(totals)))
+    return attempt
+
+
+def regrade(
+    session: Session, attempt_id: uuid.UUID, keys: dict[str, dict[str, Any]], now: datetime,
+    *, dry_run: bool,
+) -> tuple[Decimal | None, Decimal] | None:  # fmt: skip
+    """(old score, new score) of a graded attempt under `keys`; writes only if not dry_run.
+    None if the attempt isn't graded."""
+    attempt = session.scalar(
+        select(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.status == AttemptStatus.GRADED)
+        .with_for_update()
+    )
+    if attempt is None:
+        return None
+    old = attempt.score
+    if dry_run:
+        answers = _answers(session, attempt_id)
+        new = _compute(attempt, keys, answers, now)[1].score
+        return old, new
+    totals = apply_grades(session, attempt, keys, now)
+    return old, totals.score
+
+
+def apply_grades(
+    session: Session, attempt: Attempt, keys: dict[str, dict[str, Any]], now: datetime
+) -> Totals:
+    """Score every question of the attempt under `keys`, write answers and totals."""
+    answers = _answers(session, attempt.id)
+    rows, totals = _compute(attempt, keys, answers, now)
+    existing = [r for r in rows if r["question_id"] in answers]
+    missing = [r for r in rows if r["question_id"] not in answers]
+    if existing:
+        session.execute(update(Answer), existing)
+    if missing:  # unanswered questions get a row too, so results list every question
+        session.execute(insert(Answer), [{**r, "response": None, "saved_at": now} for r in missing])
+    _set_totals(session, attempt, totals)
+    return totals
+
+
+def _answers(session: Session, attempt_id: uuid.UUID) -> dict[uuid.UUID, Answer]:
+    rows = session.scalars(select(Answer).where(Answer.attempt_id == attempt_id))
+    return {answer.question_id: answer for answer in rows}
+
+
+def _compute(
+    attempt: Attempt,
+    keys: dict[str, dict[str, Any]],
+    answers: dict[uuid.UUID, Answer],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], Totals]:
+    rows, score, max_score, pending = [], Decimal(0), Decimal(0), 0
+    for qid in attempt.question_order:
+        key = keys.get(qid)
+        if key is None:
+            continue
+        points = Decimal(key["points"])
+        max_score += points
+        answer = answers.get(uuid.UUID(qid))
+        if key["type"] == ESSAY and answer is not None and answer.graded_by is not None:
+            awarded, correct, manual = (
+                answer.points_awarded,
+                answer.is_correct,
+                False,
+            )  # a human's grade stays
+        else:
+            result = grade(key, answer.response if answer else None, points)
+            awarded, correct, manual = result.points, result.is_correct, result.needs_manual
+        score += awarded or 0
+        pending += int(manual)
+        rows.append({
+            "attempt_id": attempt.id, "question_id": uuid.UUID(qid), "points_awarded": awarded,
+            "is_correct": correct, "needs_manual": manual, "key_version": key["version"],
+            "graded_at": now if not manual else None,
+        })  # fmt: skip
+    return rows, Totals(score=score, max_score=max_score, pending_manual=pending)
+
+
+def _set_totals(session: Session, attempt: Attempt, totals: Totals) -> None:
+    attempt.score = totals.score
+    attempt.max_score = totals.max_score
+    attempt.pending_manual = totals.pending_manual
+    attempt.revision += 1  # the status ETag changes
+    session.flush()
+
+
+def _event(totals: Totals) -> dict[str, Any]:
+    return {
+        "score": json_number(totals.score),
+        "max_score": json_number(totals.max_score),
+        "pending_manual": totals.pending_manual,
+    }
+
+
+def grade_by_hand(
+    session: Session,
+    attempt_id: uuid.UUID,
+    question_id: uuid.UUID,
+    *,
+    points: Decimal,
+    feedback: str | None,
+    grader_id: uuid.UUID,
+    now: datetime,
+) -> Attempt:
+    """An admin's grade for one answer (typically an essay); totals update at once."""
+    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    if attempt is None:
+        raise NotFound("attempt not found")
+    if attempt.status != AttemptStatus.GRADED:
+        raise Conflict("the attempt is not graded yet: wait for automatic grading")
+    answer = session.get(Answer, (attempt_id, question_id))
+    keys = exam_keys(session, attempt.exam_id)
+    if answer is None or str(question_id) not in keys:
+        raise NotFound("this attempt has no such question")
+    possible = Decimal(keys[str(question_id)]["points"])
+    if not Decimal(0) <= points <= possible:
+        raise InvalidInput("points out of range", {"points": [f"must be between 0 and {possible}"]})
+    answer.points_awarded = points
+    answer.is_correct = points == possible
+    answer.needs_manual = False
+    answer.feedback = feedback
+    answer.graded_by = grader_id
+    answer.graded_at = now
+    session.flush()
+    totals = _recount(session, attempt)
+    _set_totals(session, attempt, totals)
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt_id,
+            kind="graded_by_hand",
+            data={"question_id": str(question_id), "points": json_number(points), **_event(totals)},
+        )
+    )
+    return attempt
+
+
+def _recount(session: Session, attempt: Attempt) -> Totals:
+    answers = _answers(session, attempt.id).values()
+    score = sum((a.points_awarded or Decimal(0) for a in answers), Decimal(0))
+    pending = sum(1 for a in answers if a.needs_manual)
+    return Totals(score=score, max_score=attempt.max_score, pending_manual=pending)
+
+
+def claim_ungraded(
+    session: Session, now: datetime, *, older_than_seconds: int, limit: int = 1000
+) -> list[uuid.UUID]:
+    """Submitted attempts whose grading was asked for long ago (the message was lost, the
+    broker was down, a worker died): mark them asked again now and return them to re-send."""
+    stale = (
+        select(Attempt.id)
+        .where(
+            Attempt.status == AttemptStatus.SUBMITTED,
+            Attempt.grade_requested_at < now - timedelta(seconds=older_than_seconds),
+        )
+        .order_by(Attempt.grade_requested_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(stale))
+    if ids:
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id.in_(ids))
+            .values(grade_requested_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids

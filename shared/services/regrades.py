@@ -1,0 +1,224 @@
+"""Bulk regrades as tracked jobs. The keys are fixed when the job starts; each attempt's
+outcome is a job item keyed by (job, attempt), so a redelivered chunk is a no-op and the
+counters are always recounted from the items, never incremented blindly."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, NotFound
+from shared.exam_rules import results_visible
+from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Job, JobItem, JobStatus
+from shared.question_types import json_number
+from shared.services import grading, notifications
+
+log = logging.getLogger(__name__)
+REGRADE = "regrade"
+CHUNK_SIZE = 100
+
+
+def create_regrade(
+    session: Session, exam_id: uuid.UUID, *, dry_run: bool, admin_id: uuid.UUID
+) -> Job:
+    if session.get(Exam, exam_id) is None:
+        raise NotFound("exam not found")
+    job = Job(id=uuid.uuid4(), kind=REGRADE, exam_id=exam_id, dry_run=dry_run, created_by=admin_id)
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        raise Conflict("a regrade of this exam is already running") from None
+    return job
+
+
+def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.UUID]] | None:
+    """Claim a queued job, fix its keys and total; the attempt ids to regrade, in chunks."""
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    assert job is not None and job.exam_id is not None
+    job.keys = grading.exam_keys(session, job.exam_id)
+    ids = _graded_attempts(session, job)
+    job.total = len(ids)
+    if not ids:
+        _finish(job, now)
+    session.flush()
+    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+
+
+def _graded_attempts(session: Session, job: Job) -> list[uuid.UUID]:
+    """The attempts a job covers: graded before it started."""
+    return list(
+        session.scalars(
+            select(Attempt.id)
+            .where(
+                Attempt.exam_id == job.exam_id,
+                Attempt.status == AttemptStatus.GRADED,
+                Attempt.graded_at <= job.started_at,
+            )
+            .order_by(Attempt.id)
+        )
+    )
+
+
+def run_chunk(
+    session: Session, job_id: uuid.UUID, attempt_ids: list[uuid.UUID], now: datetime
+) -> list[uuid.UUID]:
+    """Regrade the chunk's attempts not done yet; returns notifications to email."""
+    job = session.get(Job, job_id)
+    if job is None or job.status != JobStatus.RUNNING or job.keys is None:
+        return []
+    exam = session.get(Exam, job.exam_id)
+    done = set(
+        session.scalars(
+            select(JobItem.attempt_id).where(
+                JobItem.job_id == job_id, JobItem.attempt_id.in_(attempt_ids)
+            )
+        )
+    )
+    created: list[uuid.UUID] = []
+    for attempt_id in attempt_ids:
+        if attempt_id in done:
+            continue
+        try:
+            with session.begin_nested():
+                item, notification = _regrade_one(session, job, exam, attempt_id, now)
+                session.add(item)
+                session.flush()
+        except IntegrityError:
+            continue  # a second delivery of this chunk, running at the same time, recorded it
+        except Exception as exc:  # one bad attempt must not stop the job: record it
+            log.exception("regrade of attempt %s failed", attempt_id)
+            with session.begin_nested():
+                session.add(
+                    JobItem(job_id=job_id, attempt_id=attempt_id, ok=False, error=str(exc)[:500])
+                )
+            continue
+        if notification:
+            created.append(notification)
+    session.flush()
+    return created
+
+
+def _regrade_one(
+    session: Session, job: Job, exam: Exam | None, attempt_id: uuid.UUID, now: datetime
+) -> tuple[JobItem, uuid.UUID | None]:
+    scores = grading.regrade(session, attempt_id, job.keys or {}, now, dry_run=job.dry_run)
+    if scores is None:  # no longer graded (cannot happen today): nothing to compare
+        return JobItem(job_id=job.id, attempt_id=attempt_id, ok=True), None
+    old, new = scores
+    changed = old != new
+    notification = None
+    if not job.dry_run:
+        session.add(
+            AttemptEvent(
+                attempt_id=attempt_id,
+                kind="regraded",
+                data={"job_id": str(job.id), "old_score": _num(old), "new_score": _num(new)},
+            )
+        )
+        if changed and exam is not None and results_visible(exam, now):
+            attempt = session.get(Attempt, attempt_id)
+            assert attempt is not None
+            notification = notifications.score_changed(
+                session, attempt, exam, old, new, event=f"regrade:{job.id}"
+            )
+    item = JobItem(
+        job_id=job.id, attempt_id=attempt_id, changed=changed, old_score=old, new_score=new
+    )
+    return item, notification
+
+
+def refresh(session: Session, job_id: uuid.UUID, now: datetime) -> Job | None:
+    """Recount the job from its items; finish it when every attempt has an item."""
+    counts = session.execute(
+        select(
+            func.count().filter(JobItem.ok),
+            func.count().filter(~JobItem.ok),
+            func.count().filter(JobItem.changed),
+        ).where(JobItem.job_id == job_id)
+    ).one()
+    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+    if job is None:
+        return None
+    job.done, job.failed, job.changed = counts
+    job.updated_at = now
+    if job.status == JobStatus.RUNNING and job.done + job.failed >= job.total:
+        _finish(job, now)
+    session.flush()
+    return job
+
+
+def _finish(job: Job, now: datetime) -> None:
+    job.status = JobStatus.FAILED if job.total and job.failed == job.total else JobStatus.SUCCEEDED
+    job.finished_at = now
+
+
+def stalled(
+    session: Session, now: datetime, quiet_for: timedelta
+) -> list[tuple[uuid.UUID, list[list[uuid.UUID]]]]:
+    """Running jobs without progress for a while (a worker died): what is left to do."""
+    jobs = session.scalars(
+        select(Job).where(Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for)
+    ).all()
+    left = []
+    for job in jobs:
+        done = set(session.scalars(select(JobItem.attempt_id).where(JobItem.job_id == job.id)))
+        missing = [i for i in _graded_attempts(session, job) if i not in done]
+        job.updated_at = now  # the next sweep waits again before re-sending
+        left.append(
+            (job.id, [missing[i : i + CHUNK_SIZE] for i in range(0, len(missing), CHUNK_SIZE)])
+        )
+    session.flush()
+    return left
+
+
+def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> list[uuid.UUID]:
+    """Queued jobs whose start message was lost (the broker was down when it was sent)."""
+    return list(
+        session.scalars(
+            select(Job.id).where(Job.status == JobStatus.QUEUED, Job.created_at < now - quiet_for)
+        )
+    )
+
+
+def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("job not found")
+    changed = session.execute(
+        select(JobItem.attempt_id, JobItem.old_score, JobItem.new_score)
+        .where(JobItem.job_id == job_id, JobItem.changed)
+        .order_by(JobItem.created_at, JobItem.attempt_id)
+    ).all()
+    failures = session.execute(
+        select(JobItem.attempt_id, JobItem.error).where(JobItem.job_id == job_id, ~JobItem.ok)
+    ).all()
+    report = {
+        "dry_run": job.dry_run,
+        "exam_id": str(job.exam_id),
+        "key_versions": {qid: key["version"] for qid, key in (job.keys or {}).items()},
+        "changes": [
+            {"attempt_id": str(a), "old_score": _num(old), "new_score": _num(new)}
+            for a, old, new in changed
+        ],
+        "failures": [{"attempt_id": str(a), "error": error} for a, error in failures],
+    }
+    return {**{c.name: getattr(job, c.name) for c in Job.__table__.columns}, "report": report}
+
+
+def _num(value: Any) -> int | float | None:
+    return None if value is None else json_number(value)

@@ -1,0 +1,5 @@
+"""Bulk regrades and tracked jobs."""
+
+from web.resources.jobs.routes import blp
+
+__all__ = ["blp"]

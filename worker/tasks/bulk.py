@@ -1,0 +1,72 @@
+"""Bulk regrade tasks, on the `bulk` queue so they never delay a student's grading."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from shared.db import transaction
+from shared.messaging import TaskName, enqueue
+from shared.models import utcnow
+from shared.services import regrades
+from worker.app import app, settings
+from worker.tasks.grading import DATABASE_ERRORS
+
+STALLED_AFTER = timedelta(minutes=2)
+
+
+def _send_chunks(job_id: uuid.UUID, chunks: list[list[uuid.UUID]]) -> None:
+    for chunk in chunks:
+        enqueue(app, TaskName.REGRADE_CHUNK, [str(job_id), [str(i) for i in chunk]])
+
+
+@app.task(
+    name=TaskName.START_REGRADE, autoretry_for=DATABASE_ERRORS, max_retries=10, retry_backoff=2
+)
+def start_regrade(job_id: str) -> int:
+    """Fix the job's keys and total, then fan out one task per chunk of attempts."""
+    with transaction(settings) as session:
+        chunks = regrades.start(session, uuid.UUID(job_id), utcnow())
+    if chunks is None:
+        return 0
+    _send_chunks(uuid.UUID(job_id), chunks)
+    return len(chunks)
+
+
+@app.task(
+    name=TaskName.REGRADE_CHUNK,
+    autoretry_for=DATABASE_ERRORS,
+    max_retries=10,
+    retry_backoff=2,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def regrade_chunk(job_id: str, attempt_ids: list[str]) -> int:
+    now = utcnow()
+    with transaction(settings) as session:
+        emails = regrades.run_chunk(
+            session, uuid.UUID(job_id), [uuid.UUID(i) for i in attempt_ids], now
+        )
+    with transaction(settings) as session:
+        regrades.refresh(session, uuid.UUID(job_id), utcnow())
+    for notification_id in emails:
+        enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
+    return len(attempt_ids)
+
+
+@app.task(name=TaskName.RESUME_STALLED_JOBS, autoretry_for=DATABASE_ERRORS, max_retries=3)
+def resume_stalled_jobs() -> int:
+    """Jobs a dead worker left behind: re-send their missing chunks (chunks are idempotent)."""
+    now = utcnow()
+    with transaction(settings) as session:
+        left = regrades.stalled(session, now, STALLED_AFTER)
+        unstarted = regrades.queued_unstarted(session, now, timedelta(minutes=1))
+    for job_id, chunks in left:
+        if chunks:
+            _send_chunks(job_id, chunks)
+        else:
+            with transaction(settings) as session:
+                regrades.refresh(session, job_id, now)
+    for job_id in unstarted:
+        enqueue(app, TaskName.START_REGRADE, [str(job_id)])
+    return len(left) + len(unstarted)

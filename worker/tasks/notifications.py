@@ -1,0 +1,89 @@
+"""Notification tasks: send one email (at most once), re-send lost ones, release results."""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from datetime import timedelta
+
+from celery import Task
+from sqlalchemy import select
+
+from shared import mail
+from shared.db import transaction
+from shared.messaging import TaskName, enqueue
+from shared.models import EmailStatus, Notification, utcnow
+from shared.services import notifications
+from worker.app import app, settings
+from worker.tasks.grading import DATABASE_ERRORS
+
+SEND_ERRORS = (OSError, smtplib.SMTPException)
+
+
+@app.task(
+    name=TaskName.SEND_EMAIL,
+    bind=True,
+    autoretry_for=DATABASE_ERRORS,
+    max_retries=notifications.MAX_EMAIL_ATTEMPTS,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def send_email(self: Task, notification_id: str) -> str:
+    """Email one notification. A failed send is retried with back-off; grading never waits."""
+    with transaction(settings) as session:
+        claim = notifications.claim_email(session, uuid.UUID(notification_id))
+    if claim is None:
+        return "already sent, sending or given up"
+    notification, to = claim
+    message = mail.Mail(
+        to=to,
+        subject=notification.title,
+        body=notification.body,
+        message_id=f"<{notification.id}@exam-backend>",
+    )
+    try:
+        mail.send(settings, message)
+    except SEND_ERRORS as exc:
+        final = self.request.retries >= notifications.MAX_EMAIL_ATTEMPTS
+        with transaction(settings) as session:
+            notifications.email_failed(session, notification.id, repr(exc), final=final)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+    with transaction(settings) as session:
+        notifications.email_sent(session, notification.id, utcnow())
+    return "sent"
+
+
+@app.task(name=TaskName.RESEND_EMAILS, autoretry_for=DATABASE_ERRORS, max_retries=3)
+def resend_pending() -> int:
+    """Emails whose task was lost (broker down when it was sent) are sent again."""
+    cutoff = utcnow() - timedelta(minutes=2)
+    with transaction(settings) as session:
+        ids = list(
+            session.scalars(
+                select(Notification.id)
+                .where(
+                    Notification.email_status == EmailStatus.PENDING,
+                    Notification.email_attempts == 0,
+                    Notification.created_at < cutoff,
+                )
+                .limit(1000)
+            )
+        )
+    for notification_id in ids:
+        enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
+    return len(ids)
+
+
+@app.task(name=TaskName.RELEASE_DUE_RESULTS, autoretry_for=DATABASE_ERRORS, max_retries=3)
+def release_due_results() -> int:
+    """`after_close` exams that have closed: tell their students the results are out."""
+    now = utcnow()
+    created: list[uuid.UUID] = []
+    with transaction(settings) as session:
+        for exam in notifications.exams_due_after_close(session, now):
+            created += notifications.release_exam(session, exam, now)
+    for notification_id in created:
+        enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
+    return len(created)
