@@ -1,70 +1,12 @@
-"""Real processes for end-to-end tests, against the run's PostgreSQL database and Redis."""
+"""End-to-end fixtures: real processes against the run's PostgreSQL database and Redis."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-class Processes:
-    """Starts processes in their own process groups and stops them (and their children)."""
-
-    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
-        self.log_dir = log_dir
-        self.env = env
-        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
-        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own fd
-            process = subprocess.Popen(
-                [str(BIN / args[0]), *args[1:]],
-                cwd=ROOT,
-                env={**self.env, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.running.append((name, process))
-        return process
-
-    def worker(self, name: str = "worker", **env: str) -> subprocess.Popen[bytes]:
-        return self.start(
-            name, "celery", "-A", "worker", "worker", "-Q", "grading,bulk,default",
-            "--concurrency", "2", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-            **env,
-        )  # fmt: skip
-
-    def beat(self, name: str = "beat", **env: str) -> subprocess.Popen[bytes]:
-        schedule = str(self.log_dir / f"{name}-schedule")
-        return self.start(name, "celery", "-A", "worker", "beat", "-s", schedule, **env)
-
-    def stop(self, process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-    def stop_all(self) -> None:
-        for _, process in reversed(self.running):
-            self.stop(process)
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-            for p in self.log_dir.glob("*.log")
-        )
+from tests.support.processes import Processes
 
 
 @pytest.fixture
@@ -75,13 +17,3 @@ def processes(settings, tmp_path):  # type: ignore[no-untyped-def]
         yield procs
     finally:
         procs.stop_all()
-
-
-def wait_until(check, timeout: float, what: str, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

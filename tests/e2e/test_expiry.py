@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from shared.models import Answer, Attempt, AttemptEvent
-from tests.e2e.conftest import wait_until
 from tests.factories import login, make_exam, make_question, make_user
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

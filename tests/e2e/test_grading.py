@@ -3,15 +3,11 @@ a broker outage, regrades, and timeouts by countdown and by sweep."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from datetime import timedelta
-from email import message_from_bytes
 
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from shared.config import load_settings
@@ -19,38 +15,17 @@ from shared.db import transaction
 from shared.messaging import TaskName, create_celery
 from shared.models import Attempt, AttemptEvent, Notification, utcnow
 from tests.conftest import TEST_REDIS_URL
-from tests.e2e.conftest import wait_until
 from tests.factories import login, make_exam, make_question, make_user
+from tests.support.processes import wait_until
+from tests.support.servers import RedisServer, SmtpInbox, free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Inbox:
-    """A real SMTP server (aiosmtpd) that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield inbox, f"smtp://127.0.0.1:{controller.port}"
-    finally:
-        controller.stop()
+    with SmtpInbox() as inbox:
+        yield inbox, inbox.url
 
 
 @pytest.fixture
@@ -136,41 +111,12 @@ def test_the_same_task_delivered_twice_leaves_one_result(
 
 
 @pytest.fixture
-def own_redis(tmp_path):
+def own_redis():
     """A Redis server this test may stop and start again (the shared one must stay up)."""
-    port = free_port()
-
-    def start():
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_until(lambda: _pings(port), 10, "redis to start")
-        return process
-
-    server = {"process": start(), "start": start, "url": f"redis://127.0.0.1:{port}/0"}
+    server = RedisServer()
+    server.start()
     yield server
-    server["process"].terminate()
-    server["process"].wait()
-
-
-def _pings(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+    server.stop()
 
 
 def test_a_submit_accepted_while_the_broker_is_down_is_graded_when_it_returns(
@@ -178,7 +124,7 @@ def test_a_submit_accepted_while_the_broker_is_down_is_graded_when_it_returns(
 ):
     from web import create_app
 
-    broker = {"CELERY_BROKER_URL": own_redis["url"]}
+    broker = {"CELERY_BROKER_URL": own_redis.url}
     live = create_app(load_settings(**broker))
     live.extensions["exam.session_factory"] = committed
     sweep = {"GRADING_SWEEP_SECONDS": "1", "GRADING_RESEND_AFTER_SECONDS": "2"}
@@ -186,8 +132,7 @@ def test_a_submit_accepted_while_the_broker_is_down_is_graded_when_it_returns(
     processes.beat(**broker, **sweep)
     client, headers, attempt, _, _ = begin(live, committed, settings)
 
-    own_redis["process"].terminate()  # the broker goes away; queued messages with it
-    own_redis["process"].wait()
+    own_redis.stop()  # the broker goes away; queued messages with it
     started = time.monotonic()
     accepted = submit(client, headers, attempt)
     assert accepted.status_code == 202  # accepted all the same: the database has it
@@ -196,7 +141,7 @@ def test_a_submit_accepted_while_the_broker_is_down_is_graded_when_it_returns(
         assert session.get(Attempt, attempt["id"]).status == "submitted"
 
     time.sleep(2)
-    own_redis["process"] = own_redis["start"]()  # same port, empty: nothing was queued
+    own_redis.start()  # same port, empty: nothing was queued
     row = wait_until(graded(committed, attempt["id"]), 60, "grading after the broker returned")
     assert row.score == 1
     assert row.grade_requested_at > row.submitted_at  # the resend sweep asked again
