@@ -41,5 +41,6 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
     email_status: Mapped[str] = mapped_column(String(16), default=EmailStatus.PENDING)
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_claimed_at: Mapped[datetime | None]
     email_sent_at: Mapped[datetime | None]
     email_error: Mapped[str | None] = mapped_column(String(500))

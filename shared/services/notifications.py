@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -158,13 +158,19 @@ def mark_read(
         session.flush()
 
 
-def claim_email(session: Session, notification_id: uuid.UUID) -> tuple[Notification, str] | None:
+def claim_email(
+    session: Session, notification_id: uuid.UUID, now: datetime
+) -> tuple[Notification, str] | None:
     """Take the email for sending; None if it was sent, is being sent, or gave up.
     A claim left behind by a crash is never retried: an email is never sent twice."""
     claimed = session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.email_status == EmailStatus.PENDING)
-        .values(email_status=EmailStatus.SENDING, email_attempts=Notification.email_attempts + 1)
+        .values(
+            email_status=EmailStatus.SENDING,
+            email_attempts=Notification.email_attempts + 1,
+            email_claimed_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
@@ -173,6 +179,23 @@ def claim_email(session: Session, notification_id: uuid.UUID) -> tuple[Notificat
     assert notification is not None
     email = session.scalar(select(User.email).where(User.id == notification.user_id))
     return notification, email or ""
+
+
+def give_up_interrupted(session: Session, now: datetime, older_than: timedelta) -> int:
+    """Sends interrupted by a crash (claimed long ago, never finished) become `failed`, so
+    an operator sees them. They are not retried: the message may have gone out."""
+    return session.execute(
+        update(Notification)
+        .where(
+            Notification.email_status == EmailStatus.SENDING,
+            Notification.email_claimed_at < now - older_than,
+        )
+        .values(
+            email_status=EmailStatus.FAILED,
+            email_error="interrupted while sending: it may or may not have been delivered",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def email_sent(session: Session, notification_id: uuid.UUID, now: datetime) -> None:

@@ -160,3 +160,33 @@ def test_stale_submissions_are_claimed_for_a_resend(session, settings, exam_ques
 @pytest.fixture
 def admin_user(session, settings):
     return make_user(session, settings, role="admin").user
+
+
+def test_an_email_interrupted_mid_send_is_never_retried_but_shows_as_failed(
+    session, settings, exam_questions
+):
+    exam = make_exam(session, questions=[exam_questions["true_false"]])
+    attempt = submitted_attempt(session, settings, exam, {exam_questions["true_false"].id: True})
+    graded = grading.grade_submitted(session, attempt.id, NOW)
+    (notification_id,) = notifications.on_graded(session, graded, NOW)
+    assert notifications.claim_email(session, notification_id, NOW) is not None
+    assert (
+        notifications.claim_email(session, notification_id, NOW) is None
+    )  # claimed: no second send
+    # The sender died before it could record the outcome.
+    assert (
+        notifications.give_up_interrupted(
+            session, NOW + timedelta(minutes=5), timedelta(minutes=10)
+        )
+        == 0
+    )
+    assert (
+        notifications.give_up_interrupted(
+            session, NOW + timedelta(minutes=11), timedelta(minutes=10)
+        )
+        == 1
+    )
+    session.expire_all()
+    row = session.get(Notification, notification_id)
+    assert row.email_status == "failed" and "may or may not" in row.email_error
+    assert notifications.claim_email(session, notification_id, NOW) is None

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from email import message_from_bytes
 from email.message import Message
@@ -77,9 +78,11 @@ def _pg_bin(name: str) -> str:
 class PostgresServer:
     """A throw-away PostgreSQL cluster (initdb) on its own port, which a test may restart."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "pgdata"
+    def __init__(self) -> None:
+        # Its own directory: pytest's temporary dirs are private to root, and the cluster
+        # runs as the postgres user when we are root.
+        self.root = Path(tempfile.mkdtemp(prefix="exam-pg-"))
+        self.data = self.root / "pgdata"
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0  # initdb refuses to run as root
 
@@ -94,7 +97,6 @@ class PostgresServer:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
     def init(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             shutil.chown(self.root, "postgres")
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",

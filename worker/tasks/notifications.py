@@ -31,7 +31,7 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 def send_email(self: Task, notification_id: str) -> str:
     """Email one notification. A failed send is retried with back-off; grading never waits."""
     with transaction(settings) as session:
-        claim = notifications.claim_email(session, uuid.UUID(notification_id))
+        claim = notifications.claim_email(session, uuid.UUID(notification_id), utcnow())
     if claim is None:
         return "already sent, sending or given up"
     notification, to = claim
@@ -57,9 +57,12 @@ def send_email(self: Task, notification_id: str) -> str:
 
 @app.task(name=TaskName.RESEND_EMAILS, autoretry_for=DATABASE_ERRORS, max_retries=3)
 def resend_pending() -> int:
-    """Emails whose task was lost (broker down when it was sent) are sent again."""
-    cutoff = utcnow() - timedelta(minutes=2)
+    """Emails whose task was lost (broker down when it was sent) are sent again; sends a
+    crash interrupted are marked failed for an operator to see."""
+    now = utcnow()
+    cutoff = now - timedelta(minutes=2)
     with transaction(settings) as session:
+        notifications.give_up_interrupted(session, now, timedelta(minutes=10))
         ids = list(
             session.scalars(
                 select(Notification.id)

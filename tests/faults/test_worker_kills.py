@@ -1,0 +1,127 @@
+"""Fault 1: Celery workers killed with SIGKILL at random moments during a burst of
+submissions. Every attempt ends graded exactly once with the right score; nobody gets two
+notifications or two emails."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.models import Attempt, AttemptEvent, EmailStatus, Notification
+from tests.support.processes import wait_until
+from tests.support.servers import SmtpInbox
+
+pytestmark = pytest.mark.faults
+
+STUDENTS = 300
+QUESTIONS = [
+    {"type": "single_choice", "prompt": "Capital?",
+     "options": [{"text": "Lyon"}, {"text": "Paris"}], "correct_answer": "B"},
+    {"type": "true_false", "prompt": "Water is wet.", "correct_answer": True},
+    {"type": "multiple_choice", "prompt": "Primes?", "points": 2, "scoring": "partial",
+     "options": [{"text": "2"}, {"text": "4"}, {"text": "7"}], "correct_answer": ["A", "C"]},
+]  # fmt: skip
+# (response, points) choices per question, so the right score is known without the grader.
+CHOICES = [
+    [("B", 1), ("A", 0), (None, 0)],
+    [(True, 1), (False, 0)],
+    [(["A", "C"], 2), (["A"], 1), (["A", "B"], 0), (["B"], 0)],
+]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Killer(threading.Thread):
+    """Kills the worker (the whole process group) or one of its pool processes at random."""
+
+    def __init__(self, stack, rng: random.Random) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.rng = stack, rng
+        self.worker = stack.procs.worker(SMTP_URL=stack.env["SMTP_URL"])
+        self.stopping = threading.Event()
+        self.kills: Counter[str] = Counter()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.rng.uniform(0.3, 1.5)):
+            pool = children(self.worker.pid)
+            if pool and self.rng.random() < 0.5:
+                os.kill(self.rng.choice(pool), signal.SIGKILL)
+                self.kills["pool process"] += 1
+            else:
+                self.stack.procs.stop(self.worker, signal.SIGKILL)
+                self.kills["whole worker"] += 1
+                self.worker = self.stack.procs.worker(SMTP_URL=self.stack.env["SMTP_URL"])
+
+
+def test_killed_workers_lose_no_grade_and_send_nothing_twice(stack):
+    rng = random.Random(20261122)
+    with SmtpInbox() as inbox:
+        stack.env["SMTP_URL"] = inbox.url
+        stack.web()
+        stack.procs.beat()
+        exam_id, qids = stack.exam(QUESTIONS)
+        emails = stack.students(STUDENTS)
+        killer = Killer(stack, rng)
+        killer.start()
+        expected: dict[str, Decimal] = {}
+
+        def take(email: str) -> None:
+            token = stack.login(email)
+            attempt = stack.call("POST", f"/exams/{exam_id}/attempts", token).json()
+            picks = [random.Random(email).choice(options) for options in CHOICES]
+            answers = [
+                {"question_id": q, "response": r} for q, (r, _) in zip(qids, picks, strict=True)
+            ]
+            response = stack.call(
+                "POST", f"/attempts/{attempt['id']}/submit", token, json={"answers": answers}
+            )
+            assert response.status_code == 202, response.text
+            expected[attempt["id"]] = Decimal(sum(points for _, points in picks))
+
+        with ThreadPoolExecutor(12) as pool:
+            list(pool.map(take, emails))
+        time.sleep(3)  # keep killing while the backlog is graded
+        killer.stopping.set()
+        killer.join()
+
+        def all_graded() -> bool:
+            with stack.factory() as session:
+                return (
+                    session.scalar(select(func.count()).where(Attempt.status == "graded"))
+                    == STUDENTS
+                )
+
+        wait_until(all_graded, 180, "every attempt to be graded")
+        with stack.factory() as session:
+            scores = dict(session.execute(select(Attempt.id, Attempt.score)).all())
+            graded_events = Counter(
+                session.scalars(
+                    select(AttemptEvent.attempt_id).where(AttemptEvent.kind == "graded")
+                )
+            )
+            notified = Counter(session.scalars(select(Notification.user_id)))
+            email_states = Counter(session.scalars(select(Notification.email_status)))
+        assert {str(k): v for k, v in scores.items()} == expected
+        assert set(graded_events.values()) == {1} and len(graded_events) == STUDENTS
+        assert len(notified) == STUDENTS and set(notified.values()) == {1}
+
+        wait_until(lambda: len(inbox.messages) >= email_states[EmailStatus.SENT], 60, "emails")
+        recipients = Counter(m["To"] for m in inbox.messages)
+        assert set(recipients.values()) == {1}  # never twice
+        print(f"kills: {dict(killer.kills)}; emails: {dict(email_states)}")
+        assert sum(killer.kills.values()) >= 5
