@@ -61,7 +61,8 @@ class Stack:
         self, method: str, path: str, token: str | None = None, **kwargs: Any
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.http().request(method, self.api + path, headers=headers, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return self.http().request(method, self.api + path, headers=headers, **kwargs)
 
     def login(self, email: str) -> str:
         response = self.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})

@@ -54,6 +54,11 @@ class Processes:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
+    def terminate_main(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        """SIGTERM to the main process only, as Docker or systemd stop a service; waits."""
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=timeout)
+
     def stop_all(self) -> None:
         for _, process in reversed(self.running):
             self.stop(process)
