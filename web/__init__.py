@@ -17,6 +17,7 @@ from shared.messaging import create_celery
 from web import errors
 from web.cli import register_cli
 from web.extensions import init_db, limiter
+from web.input_guard import init_input_guard
 from web.observability import init_observability
 from web.ops import blp as ops_blp
 from web.security import BEARER, init_jwt
@@ -38,6 +39,7 @@ def create_app(
 
     init_db(app, db or session_factory(settings))
     init_observability(app)
+    init_input_guard(app)
     init_jwt(app)
     limiter.init_app(app)
     api = _Api(app)

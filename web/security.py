@@ -19,6 +19,7 @@ from web.errors import ErrorSchema, error_response
 from web.extensions import db_session, jwt
 
 BEARER = "bearerAuth"
+MAX_PAGE = 100_000
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,24 @@ class Blueprint(flask_smorest.Blueprint):
                     wrapper
                 )
             return wrapper
+
+        return decorator
+
+
+    def paginate(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's pagination, with a cap on `page` (a huge page overflows OFFSET)."""
+        paginated = super().paginate(*args, **kwargs)
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(func)
+            def guarded(*f_args: Any, **f_kwargs: Any) -> Any:
+                if f_kwargs["pagination_parameters"].page > MAX_PAGE:
+                    message = f"must be at most {MAX_PAGE}"
+                    abort(422, message=f"page {message}", errors={"query": {"page": [message]}},
+                          error="validation_error")  # fmt: skip
+                return func(*f_args, **f_kwargs)
+
+            return paginated(guarded)
 
         return decorator
 

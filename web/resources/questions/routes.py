@@ -13,6 +13,7 @@ from shared.services import question_import, questions
 from web.errors import ErrorSchema, error_body
 from web.extensions import db_session, settings
 from web.resources.questions.schemas import (
+    ImportFailedSchema,
     ImportFileSchema,
     ImportQuerySchema,
     ImportResultSchema,
@@ -88,7 +89,7 @@ class QuestionItem(MethodView):
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema)
-@blp.alt_response(422, schema=ImportResultSchema, description="Cell errors; nothing created")
+@blp.alt_response(422, schema=ImportFailedSchema, description="Cell errors; nothing created")
 @blp.alt_response(413, schema=ErrorSchema, description="File, expanded size or rows over limit")
 @blp.alt_response(415, schema=ErrorSchema, description="Not an .xlsx file")
 def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:

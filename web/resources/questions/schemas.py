@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.question_types import MAX_PROMPT, QUESTION_TYPES, SCORINGS
+from web.errors import ErrorSchema
 from web.fields import Number
 
 ANY_JSON = {"description": "Depends on the type: see the question types table"}
@@ -75,6 +76,20 @@ class CellErrorSchema(ma.Schema):
     row = ma.fields.Integer(allow_none=True, metadata={"description": "The sheet's row number"})
     column = ma.fields.String(allow_none=True)
     message = ma.fields.String(required=True)
+
+
+class ImportFailedSchema(ErrorSchema):
+    """A 422 from the import: cell errors (the sheet), or field errors (the request)."""
+
+    created = ma.fields.Integer(metadata={"description": "0: nothing was created"})
+    question_ids = ma.fields.List(ma.fields.UUID())
+    dry_run = ma.fields.Boolean()
+    errors = ma.fields.Raw(
+        metadata={
+            "description": "The sheet's problems as a list of {row, column, message}; or, for "
+            "a bad request (no file, a bad dry_run), per-field messages as an object"
+        }
+    )
 
 
 class ImportResultSchema(ma.Schema):
