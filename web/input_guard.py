@@ -43,12 +43,19 @@ def _find(value: Any, path: str) -> str | None:
 def _check() -> None:
     for name, value in request.args.items(multi=True):
         if _unstorable(name) or _unstorable(value):
-            abort(422, message=MESSAGE, errors={"query": {name: [MESSAGE]}}, error="validation_error")
+            abort(
+                422, message=MESSAGE, errors={"query": {name: [MESSAGE]}}, error="validation_error"
+            )
     if request.is_json:
         body = request.get_json(silent=True)
         where = _find(body, "") if body is not None else None
         if where is not None:
-            abort(422, message=MESSAGE, errors={"json": {where or "$": [MESSAGE]}}, error="validation_error")
+            abort(
+                422,
+                message=MESSAGE,
+                errors={"json": {where or "$": [MESSAGE]}},
+                error="validation_error",
+            )
 
 
 def init_input_guard(app: Flask) -> None:

@@ -27,6 +27,7 @@ from web.resources.attempts.schemas import (
     SubmitInSchema,
     SubmittedSchema,
 )
+from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking an exam")
@@ -34,10 +35,11 @@ blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking 
 
 @blp.route("/exams/<uuid:exam_id>/attempts", methods=["POST"])
 @blp.auth(Role.STUDENT)
+@blp.arguments(NoBodySchema)
 @blp.response(201, AttemptSchema, description="A new attempt")
 @blp.alt_response(200, schema=AttemptSchema, description="The attempt already in progress")
 @blp.alt_response(409, schema=ErrorSchema, description="exam_not_open or attempt_limit_reached")
-def start(exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
+def start(_: dict[str, Any], exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     """Start the exam, or get back the attempt in progress (a crashed browser resumes here)"""
     identity, session, now = current_identity(), db_session(), utcnow()
     overdue = expiry.settle_in_progress(session, exam_id, identity.user_id, now)

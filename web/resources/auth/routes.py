@@ -20,6 +20,7 @@ from web.resources.auth.schemas import (
     TokenPairSchema,
     UserSchema,
 )
+from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Accounts and tokens")
@@ -84,8 +85,9 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/refresh", methods=["POST"])
 @blp.auth(refresh=True)
+@blp.arguments(NoBodySchema)
 @blp.response(200, AccessTokenSchema)
-def refresh() -> dict[str, Any]:
+def refresh(_: dict[str, Any]) -> dict[str, Any]:
     """A new access token for a refresh token"""
     identity = current_identity()
     user = users.get_user(db_session(), identity.user_id)
@@ -97,8 +99,9 @@ def refresh() -> dict[str, Any]:
 
 @blp.route("/logout", methods=["POST"])
 @blp.auth(any_token=True)
+@blp.arguments(NoBodySchema)
 @blp.response(204)
-def logout() -> None:
+def logout(_: dict[str, Any]) -> None:
     """Revoke this token and its pair (access and refresh)"""
     identity = current_identity()
     refresh_expiry = get_jwt()["iat"] + settings().JWT_REFRESH_TOKEN_SECONDS

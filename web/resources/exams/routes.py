@@ -21,6 +21,7 @@ from web.resources.exams.schemas import (
     ExamQuestionsInSchema,
     ExamSchema,
 )
+from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint("exams", __name__, url_prefix="/api/v1/exams", description="Exams")
@@ -112,9 +113,10 @@ class ExamQuestions(MethodView):
 
 @blp.route("/<uuid:exam_id>/publish", methods=["POST"])
 @blp.auth(Role.ADMIN)
+@blp.arguments(NoBodySchema)
 @blp.response(200, ExamSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="No questions, or archived")
-def publish(exam_id: uuid.UUID) -> Exam:
+def publish(_: dict[str, Any], exam_id: uuid.UUID) -> Exam:
     """Publish: students can see and start it (within its window)"""
     exam = exams.publish(db_session(), exam_id)
     db_session().commit()
@@ -123,8 +125,9 @@ def publish(exam_id: uuid.UUID) -> Exam:
 
 @blp.route("/<uuid:exam_id>/archive", methods=["POST"])
 @blp.auth(Role.ADMIN)
+@blp.arguments(NoBodySchema)
 @blp.response(200, ExamSchema)
-def archive(exam_id: uuid.UUID) -> Exam:
+def archive(_: dict[str, Any], exam_id: uuid.UUID) -> Exam:
     """Archive: hidden from students; attempts and results are kept"""
     exam = exams.archive(db_session(), exam_id)
     db_session().commit()

@@ -10,6 +10,7 @@ import marshmallow as ma
 from shared.models import Notification, utcnow
 from shared.services import notifications
 from web.extensions import db_session
+from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint(
@@ -45,8 +46,9 @@ def list_notifications(pagination_parameters: Any) -> list[Notification]:
 
 @blp.route("/<uuid:notification_id>/read", methods=["POST"])
 @blp.auth()
+@blp.arguments(NoBodySchema)
 @blp.response(204)
-def mark_read(notification_id: uuid.UUID) -> None:
+def mark_read(_: dict[str, Any], notification_id: uuid.UUID) -> None:
     """Mark one of my notifications as read"""
     notifications.mark_read(db_session(), current_identity().user_id, notification_id, utcnow())
     db_session().commit()

@@ -22,6 +22,7 @@ from web.resources.results.schemas import (
     ResultSchema,
     RosterItemSchema,
 )
+from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint("results", __name__, url_prefix="/api/v1", description="Results and grading")
@@ -132,8 +133,9 @@ def results_csv(exam_id: uuid.UUID) -> Response:
 
 @blp.route("/exams/<uuid:exam_id>/release-results", methods=["POST"])
 @blp.auth(Role.ADMIN)
+@blp.arguments(NoBodySchema)
 @blp.response(200, ReleaseSchema)
-def release_results(exam_id: uuid.UUID) -> dict[str, Any]:
+def release_results(_: dict[str, Any], exam_id: uuid.UUID) -> dict[str, Any]:
     """Release results now (for manual release); students are told"""
     created = results.release(db_session(), exam_id, utcnow())
     db_session().commit()
