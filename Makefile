@@ -7,7 +7,7 @@ API_BIND ?= 127.0.0.1:8000
 FLOWER_PORT ?= 5555
 export API_BIND FLOWER_PORT
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test faults lint format migrate bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ run: migrate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault drills of docs/reliability.md, RUNS times over (they also run in `make test`).
+RUNS ?= 1
+faults: $(STAMP)
+	@for run in $$(seq $(RUNS)); do echo "== fault drills, run $$run of $(RUNS)"; \
+	  $(BIN)/python -m pytest tests/faults -q -p no:cacheprovider -s $(PYTEST_ARGS) || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     IMPORT_MAX_UNCOMPRESSED_BYTES: int = Field(60 * 1024 * 1024, ge=1024)
     IMPORT_MAX_ROWS: int = Field(10_000, ge=1)
     PROXY_FIX_X_FOR: int = Field(0, ge=0, le=5)
+    # Browser origins allowed to call the API (comma-separated); none by default: the
+    # bundled frontend is served from the same origin and needs no CORS.
+    CORS_ORIGINS: str = ""
 
     DB_POOL_SIZE: int = Field(5, ge=1)
     DB_MAX_OVERFLOW: int = Field(10, ge=0)
@@ -76,6 +79,8 @@ class Settings(BaseSettings):
     LOGIN_FAILURES_PER_ACCOUNT: str = "5 per 5 minutes"
     LOGIN_FAILURES_PER_ADDRESS: str = "300 per minute"
     REGISTER_PER_ADDRESS: str = "1000 per hour"
+    # Autosave every ~30 s plus typing debounce and retries stays far below this.
+    AUTOSAVES_PER_ATTEMPT: str = "120 per minute"
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -105,6 +110,22 @@ class Settings(BaseSettings):
         if base_db + max(REDIS_DB_OFFSETS.values()) > 15:
             raise ValueError("the db number must leave room for 4 dbs (use 0..12)")
         return value
+
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _cors_origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            if (
+                origin == "*"
+                or not origin.startswith(("http://", "https://"))
+                or origin.count("/") > 2
+            ):
+                raise ValueError(f"{origin!r} is not an origin like https://exams.school.example")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.CORS_ORIGINS.split(",") if o.strip()]
 
     @field_validator("SMTP_URL")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-from shared.broker import sqlfanout
+from shared.broker import redis_guard, sqlfanout
 from shared.config import Settings
 
 
@@ -116,6 +116,7 @@ def enqueue(app: Celery, name: str, args: Sequence[Any] = (), **options: Any) ->
 def create_celery(settings: Settings, **kwargs: Any) -> Celery:
     """A Celery app configured from settings; the worker adds tasks, web only sends."""
     sqlfanout.register()
+    redis_guard.register()
     app = Celery("exam", set_as_current=False, **kwargs)
     app.conf.update(celery_config(settings))
     return app

@@ -68,6 +68,11 @@ def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def normalize_newlines(text: str) -> str:
+    """CRLF and CR become LF: stored text survives an .xlsx round trip (XML drops CRs)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def normalize_text(text: str, case_sensitive: bool) -> str:
     """Short-text comparison form: trimmed, inner white space collapsed, case folded."""
     collapsed = " ".join(text.split())
@@ -96,7 +101,7 @@ def normalize_definition(data: dict[str, Any]) -> dict[str, Any]:
         not isinstance(explanation, str) or len(explanation) > MAX_PROMPT
     ):
         errors.add("explanation", f"must be text of at most {MAX_PROMPT} characters")
-    clean["explanation"] = explanation or None
+    clean["explanation"] = normalize_newlines(explanation) if explanation else None
     if errors:
         raise InvalidInput("invalid question", errors)
     return clean
@@ -108,7 +113,7 @@ def _prompt(prompt: Any, errors: _Errors) -> str:
         return ""
     if len(prompt) > MAX_PROMPT:
         errors.add("prompt", f"must be at most {MAX_PROMPT} characters")
-    return prompt.strip()
+    return normalize_newlines(prompt.strip())
 
 
 def _points(points: Any, errors: _Errors) -> Decimal:
@@ -146,7 +151,12 @@ def _options(qtype: str, options: Any, errors: _Errors) -> list[dict[str, str]] 
             option_id = chr(ord("A") + index)
         if not isinstance(option_id, str) or not OPTION_ID.match(option_id):
             errors.add("options", f"option {index + 1}: id must be a short label like A or B")
-        clean.append({"id": option_id, "text": text.strip() if isinstance(text, str) else ""})
+        clean.append(
+            {
+                "id": option_id,
+                "text": normalize_newlines(text.strip()) if isinstance(text, str) else "",
+            }
+        )
     ids = [o["id"] for o in clean]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from flask_cors import CORS
 from flask_smorest import Api
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -37,6 +38,14 @@ def create_app(
     if settings.PROXY_FIX_X_FOR:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]
 
+    if settings.cors_origins:  # off unless origins are listed
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": settings.cors_origins}},
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Pagination", "X-Request-ID"],
+            max_age=600,
+        )
     init_db(app, db or session_factory(settings))
     init_observability(app)
     init_input_guard(app)

@@ -14,8 +14,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 # A cell starting with one of these may be run as a formula by a spreadsheet (OWASP CSV
-# injection). We prefix such text with an apostrophe, and strip it again on import.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# injection). We prefix such text with an apostrophe, and strip it again on import. A line
+# feed is included because XML turns a carriage return into one.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 QUOTE = "'"
 MAX_ZIP_ENTRIES = 1000
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from shared.models import Answer, Attempt
-from tests.factories import QUESTION_PAYLOADS, leaked_keys, login, make_exam, make_question
+from tests.factories import (
+    QUESTION_PAYLOADS,
+    leaked_keys,
+    login,
+    make_exam,
+    make_question,
+    make_user,
+)
 
 
 @pytest.fixture
@@ -212,3 +219,32 @@ def test_no_student_response_in_the_flow_leaks_a_key(client, headers, attempt):
         assert response.status_code < 300
         assert leaked_keys(response.get_json()) == [], response.request.path
     assert leaked_keys(attempt) == []
+
+
+def test_an_autosave_burst_is_slowed_down_with_retry_after(db, student, session):
+    from shared.config import load_settings
+    from web import create_app
+
+    app = create_app(load_settings(AUTOSAVES_PER_ATTEMPT="5 per minute"))
+    app.extensions["exam.session_factory"] = db
+    client = app.test_client()
+    headers = login(client, student)
+    exam = make_exam(session, questions=[make_question(session, "essay")])
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+    qid = attempt["questions"][0]["id"]
+    url = f"/api/v1/attempts/{attempt['id']}/answers"
+    stranger = login(client, make_user(session, app.extensions["exam.settings"]))
+    for _ in range(8):  # a stranger's refused saves don't count against the owner
+        assert client.put(url, json={"answers": []}, headers=stranger).status_code == 404
+    codes = [
+        client.put(
+            url, json={"answers": [{"question_id": qid, "response": f"v{n}"}]}, headers=headers
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes == [200] * 5 + [429]
+    limited = client.put(
+        url, json={"answers": [{"question_id": qid, "response": "v6"}]}, headers=headers
+    )
+    assert limited.get_json()["error"] == "rate_limited" and int(limited.headers["Retry-After"]) > 0
+    assert stored(client, headers, attempt)[qid] == "v4"  # the refused save changed nothing

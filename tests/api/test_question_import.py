@@ -215,6 +215,21 @@ class TestHostileFiles:
         response = upload(client, headers, workbook(rows))
         assert response.status_code == 413 and "more than 50 rows" in response.get_json()["message"]
 
+    def test_a_100000_row_sheet_is_refused(self, client, headers, session):
+        """With the default limits: the sheet is read as a stream and refused at row 10,001
+        (memory and time: bench/hostile_imports.py, docs/reliability.md)."""
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet("Questions")
+        sheet.append(["type", "prompt", "correct_answer"])
+        for n in range(100_000):
+            sheet.append(["true_false", f"q{n}", True])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = upload(client, headers, buffer.getvalue())
+        assert response.status_code == 413
+        assert "more than 10000 rows" in response.get_json()["message"]
+        assert count(session) == 0
+
     def test_xml_entity_expansion_is_refused(self, client, headers, session):
         bomb = (
             '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -262,6 +277,8 @@ class TestTemplateAndExport:
         make_question(
             session, "single_choice", prompt="-5 degrees: hot or cold?", explanation="@cold"
         )
+        make_question(session, "true_false", explanation="\t=1+1")
+        make_question(session, "numeric", explanation="\r+cmd|' /C calc'!A0")
         custom_ids = [{"id": "x1", "text": "a"}, {"id": "y2", "text": "b"}]
         make_question(session, "multiple_choice", options=custom_ids, correct_answer=["y2"])
         before = _bank(client, headers)

@@ -259,3 +259,10 @@ class TestAccess:
             == 404
         )
         assert client.get(f"{URL}/not-a-uuid", headers=admin_headers).status_code == 404
+
+
+def test_line_endings_are_stored_as_line_feeds(client, admin_headers):
+    payload = {**QUESTION_PAYLOADS["essay"], "prompt": "Line one\r\nLine two\rLine three",
+               "explanation": "A\r\nB"}  # fmt: skip
+    body = client.post(URL, json=payload, headers=admin_headers).get_json()
+    assert body["prompt"] == "Line one\nLine two\nLine three" and body["explanation"] == "A\nB"

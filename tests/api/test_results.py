@@ -175,18 +175,20 @@ class TestRosterAndExports:
     def test_exports_are_formula_safe(self, client, session, settings, exam, admin_headers):
         take(client, session, settings, exam, {0: "B"}, full_name='=HYPERLINK("http://evil","x")')
         take(client, session, settings, exam, {0: "A"}, full_name="@SUM(1)")
+        for name in ("+1+1", "-2-2"):
+            take(client, session, settings, exam, {0: "A"}, full_name=name)
         xlsx = client.get(f"/api/v1/exams/{exam.id}/results.xlsx", headers=admin_headers)
         assert xlsx.status_code == 200
         sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
         rows = list(sheet.iter_rows(values_only=True))
         assert rows[0][:3] == ("attempt_id", "student_email", "student_name")
         assert rows[0][-2:] == ("Q1 (1 pts)", "Q2 (5 pts)")
-        assert len(rows) == 3
+        assert len(rows) == 5
         names = {row[2] for row in rows[1:]}
-        assert names == {'\'=HYPERLINK("http://evil","x")', "'@SUM(1)"}
+        assert names == {'\'=HYPERLINK("http://evil","x")', "'@SUM(1)", "'+1+1", "'-2-2"}
         assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
         scores = sorted((row[9], row[-2], row[-1]) for row in rows[1:])
-        assert scores == [(0, 0, None), (1, 1, None)]  # the essay is pending: blank
+        assert scores == [(0, 0, None)] * 3 + [(1, 1, None)]  # the essay is pending: blank
 
         text = client.get(
             f"/api/v1/exams/{exam.id}/results.csv", headers=admin_headers

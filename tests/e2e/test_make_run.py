@@ -167,7 +167,9 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
 
         # Metrics add up across both gunicorn workers.
         for _ in range(30):
-            assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+            health = requests.get(f"{base}/healthz", timeout=5)
+            assert health.status_code == 200
+            assert health.headers["Server"] == "exam-api"  # no product version to fingerprint
         metrics = requests.get(f"{base}/metrics", timeout=5).text
         counted = sum(
             float(value)

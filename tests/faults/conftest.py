@@ -43,9 +43,9 @@ class Stack:
     def web(self, workers: int = 2) -> None:
         self.procs.start("web", "gunicorn", "-c", "deploy/gunicorn.conf.py", "web:create_app()",
                          WEB_CONCURRENCY=str(workers))  # fmt: skip
-        wait_until(self._healthy, 30, "gunicorn")
+        wait_until(self.healthy, 30, "gunicorn")
 
-    def _healthy(self) -> bool:
+    def healthy(self) -> bool:
         try:
             return requests.get(f"{self.api.removesuffix('/api/v1')}/healthz", timeout=1).ok
         except requests.RequestException:

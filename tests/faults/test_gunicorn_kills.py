@@ -18,6 +18,7 @@ import requests
 from sqlalchemy import func, select
 
 from shared.models import Attempt, Question
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -32,12 +33,13 @@ def kill_gunicorn_workers(master_pid: int) -> int:
     return len(workers)
 
 
-def with_retries(call, attempts: int = 20):  # type: ignore[no-untyped-def]
+def with_retries(call, seconds: float = 60):  # type: ignore[no-untyped-def]
     """What a well-behaved client does: retry on a dropped connection or a 5xx."""
-    for _ in range(attempts):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
             response = call()
-        except (requests.ConnectionError, requests.Timeout):
+        except requests.RequestException:  # dropped, timed out, or cut off mid-body
             time.sleep(0.3)
             continue
         if response.status_code < 500:
@@ -87,9 +89,10 @@ def test_starts_cut_off_by_killed_workers_give_one_attempt_each(stack):
     stop, kills = threading.Event(), []
 
     def killer() -> None:
-        # Three times, slower than gunicorn boots a replacement worker; then the drill ends.
-        while len(kills) < 3 and not stop.wait(1.5):
+        # Three times, each once the replacement workers serve again; then the drill ends.
+        while len(kills) < 3 and not stop.wait(1.0):
             kills.append(kill_gunicorn_workers(master.pid))
+            wait_until(stack.healthy, 60, "gunicorn to serve again")
         stop.set()
 
     thread = threading.Thread(target=killer)

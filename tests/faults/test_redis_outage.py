@@ -30,8 +30,8 @@ def start(stack, exam_id, token: str) -> str:
 
 def test_submits_accepted_while_redis_is_down_are_graded_when_it_returns(stack):
     stack.web()
-    stack.procs.worker()
-    stack.procs.beat()
+    worker = stack.procs.worker(LOG_LEVEL="INFO")
+    beat = stack.procs.beat(LOG_LEVEL="INFO")
     exam_id, qids = stack.exam(QUESTION)
     emails = stack.students(SUBMITTERS + SAVERS)
     with ThreadPoolExecutor(12) as pool:
@@ -98,6 +98,8 @@ def test_submits_accepted_while_redis_is_down_are_graded_when_it_returns(stack):
             )
 
     wait_until(all_graded, 120, "every accepted submit to be graded")
+    # Nobody was restarted: the same worker and beat rode out the outage.
+    assert worker.poll() is None and beat.poll() is None
     saver_attempts = [started[email] for email in savers]
     with stack.factory() as session:
         stored = dict(

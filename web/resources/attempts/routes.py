@@ -16,7 +16,7 @@ from shared.models import Attempt, AttemptEvent, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry
 from shared.services.exam_payload import exam_payload
 from web.errors import ErrorSchema
-from web.extensions import cache, db_session, send_task
+from web.extensions import cache, db_session, limiter, send_task, settings
 from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
@@ -91,10 +91,17 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
 
 
 @blp.route("/attempts/<uuid:attempt_id>/answers", methods=["PUT"])
+@limiter.limit(
+    lambda: settings().AUTOSAVES_PER_ATTEMPT,
+    key_func=lambda: f"autosave:{request.view_args['attempt_id']}",  # type: ignore[index]
+    # Only the owner's accepted saves count: a stranger can't spend someone's allowance.
+    deduct_when=lambda response: response.status_code < 400,
+)
 @blp.auth(Role.STUDENT)
 @blp.arguments(AnswersInSchema)
 @blp.response(200, SaveResultSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="deadline_passed or already_submitted")
+@blp.alt_response(429, schema=ErrorSchema, description="Too many saves: retry after Retry-After")
 def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     """Autosave a batch of answers (a stale `seq` never overwrites a newer answer)"""
     now = utcnow()
