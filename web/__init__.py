@@ -17,6 +17,7 @@ from shared.logs import configure_logging
 from shared.messaging import create_celery
 from web import errors
 from web.cli import register_cli
+from web.client import blp as client_blp
 from web.extensions import init_db, limiter
 from web.input_guard import init_input_guard
 from web.observability import init_observability
@@ -58,6 +59,7 @@ def create_app(
     errors.register_error_handlers(app)  # after Api, so our handlers win
     _register_resources(api)
     app.register_blueprint(ops_blp)
+    app.register_blueprint(client_blp)
     register_cli(app)
     return app
 

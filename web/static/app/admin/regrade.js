@@ -1,0 +1,110 @@
+// Regrade an exam with the current answer keys: preview first (dry run: the scores that
+// would change), then for real, with a progress bar fed by the job's counters.
+
+import { ApiError, api } from '../api.js';
+import { announce, confirmDialog, h, notice, replace, showError, sleep, table } from '../dom.js';
+import { examTabs, STATUS_LABELS } from './common.js';
+
+const POLL_MS = 1000;
+
+export async function render(main, ctx) {
+  const id = ctx.params[0];
+  const [exam, roster] = await Promise.all([
+    api('GET', `/exams/${id}`),
+    api('GET', `/exams/${id}/attempts`, { query: { page_size: 500 } }),
+  ]);
+  ctx.setTitle(`Regrade: ${exam.title}`);
+  const students = new Map(roster.map((a) => [a.id, `${a.student_name} (attempt ${a.attempt_number})`]));
+  const errors = h('div', { class: 'form-errors' });
+  const progressBar = h('progress', { max: '1', value: '0', id: 'regrade-progress' });
+  const progressText = h('p', { class: 'progress-text', role: 'status', 'aria-live': 'polite' });
+  const progressBox = h('div', { class: 'progress-box', hidden: true },
+    h('label', { for: 'regrade-progress', text: 'Progress' }), progressBar, progressText);
+  const report = h('div', { class: 'regrade-report' });
+  let stopped = false;
+
+  const preview = h('button', { type: 'button', class: 'secondary', text: 'Preview changes (dry run)' });
+  const run = h('button', { type: 'button', class: 'primary', text: 'Regrade now' });
+
+  async function start(dryRun) {
+    if (!dryRun && !(await confirmDialog({
+      title: 'Regrade every graded attempt?',
+      body: 'Scores change where the keys changed, and students whose score changes are told.',
+      confirm: 'Regrade',
+    }))) return;
+    preview.disabled = true;
+    run.disabled = true;
+    showError(errors, null);
+    replace(report);
+    try {
+      const accepted = await api('POST', `/exams/${id}/regrade`, { body: { dry_run: dryRun } });
+      progressBox.hidden = false;
+      await follow(accepted.job_id, dryRun);
+    } catch (err) {
+      showError(errors, err instanceof ApiError && err.status === 409 ? new Error('A regrade of this exam is already running.') : err);
+    } finally {
+      preview.disabled = false;
+      run.disabled = false;
+    }
+  }
+
+  async function follow(jobId, dryRun) {
+    let job;
+    for (;;) {
+      if (stopped) return;
+      try {
+        job = await api('GET', `/jobs/${jobId}`);
+      } catch (err) {
+        if (!(err.name === 'NetworkError' || err.status >= 500)) throw err;
+        await sleep(POLL_MS * 3);
+        continue;
+      }
+      progressBar.max = Math.max(1, job.total);
+      progressBar.value = job.done + job.failed;
+      progressText.textContent = `${STATUS_LABELS[job.status] || job.status}: ${job.done + job.failed} of ${job.total} attempts${job.failed ? `, ${job.failed} failed` : ''}.`;
+      if (job.status === 'succeeded' || job.status === 'failed') break;
+      await sleep(POLL_MS);
+    }
+    showReport(job, dryRun);
+  }
+
+  function showReport(job, dryRun) {
+    const changes = job.report?.changes || [];
+    const failures = job.report?.failures || [];
+    const headline = dryRun
+      ? `Preview: ${changes.length} of ${job.total} scores would change. Nothing was changed.`
+      : `Regrade finished: ${changes.length} of ${job.total} scores changed.`;
+    replace(report,
+      notice(job.status === 'failed' ? 'error' : dryRun ? 'info' : 'ok', headline),
+      table(dryRun ? 'Scores that would change' : 'Scores that changed', [
+        ['Student', (c) => students.get(c.attempt_id) || c.attempt_id],
+        ['Old score', (c) => String(Number(c.old_score))],
+        ['New score', (c) => String(Number(c.new_score))],
+        ['Change', (c) => {
+          const delta = Math.round((Number(c.new_score) - Number(c.old_score)) * 100) / 100;
+          return h('span', { class: delta >= 0 ? 'delta up' : 'delta down', text: `${delta > 0 ? '+' : delta < 0 ? '−' : ''}${Math.abs(delta)}` });
+        }],
+      ], changes, { empty: 'No score changes.' }),
+      failures.length ? table('Attempts that failed', [
+        ['Attempt', (f) => students.get(f.attempt_id) || f.attempt_id],
+        ['Error', (f) => f.error || ''],
+      ], failures) : null);
+    announce(headline);
+  }
+
+  preview.addEventListener('click', () => start(true));
+  run.addEventListener('click', () => start(false));
+
+  replace(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/admin/exams', text: 'Exams' })),
+    h('h1', { text: `Regrade: ${exam.title}` }),
+    examTabs(id, 'regrade'),
+    h('section', { class: 'card' },
+      h('p', { text: 'After you fix an answer key, regrade recomputes every graded attempt of this exam with the current keys. Hand-graded essays keep their grades.' }),
+      h('p', { class: 'muted', text: `${roster.filter((a) => a.status === 'graded').length} graded attempts.` }),
+      errors,
+      h('div', { class: 'actions' }, preview, run),
+      progressBox),
+    report);
+  return () => { stopped = true; };
+}

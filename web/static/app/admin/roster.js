@@ -1,0 +1,69 @@
+// The live roster: every attempt with its status, time left and score, refreshed every few
+// seconds while the page is open, with result downloads.
+
+import { api } from '../api.js';
+import { formatDateTime, formatDuration, formatTime, h, replace, score, table } from '../dom.js';
+import { downloadButton, every, examTabs, statusPill } from './common.js';
+
+const REFRESH_MS = 3000;
+
+export async function render(main, ctx) {
+  const id = ctx.params[0];
+  const exam = await api('GET', `/exams/${id}`);
+  ctx.setTitle(`Roster: ${exam.title}`);
+  const errors = h('div', { class: 'form-errors' });
+  const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite' });
+  const updated = h('p', { class: 'muted small' });
+  const body = h('div', {});
+  let rows = [];
+  let fetchedAt = performance.now();
+  let drawn = null; // what the table shows; redrawn only on a change, so focus stays put
+
+  function timeLeft(row) {
+    if (row.status !== 'in_progress') return '—';
+    const elapsed = (performance.now() - fetchedAt) / 1000; // counts down between refreshes
+    return formatDuration(Math.max(0, row.time_remaining_seconds - elapsed));
+  }
+
+  function draw() {
+    const counts = { in_progress: 0, submitted: 0, graded: 0 };
+    for (const row of rows) counts[row.status] = (counts[row.status] || 0) + 1;
+    const text = `${rows.length} attempts: ${counts.in_progress} in progress, ${counts.submitted} submitted, ${counts.graded} graded.`;
+    if (summary.textContent !== text) summary.textContent = text; // announced only when it changes
+    replace(body, table('Attempts', [
+      ['Student', (r) => h('span', {}, r.student_name, h('br'), h('span', { class: 'muted small', text: r.student_email }))],
+      ['Attempt', (r) => String(r.attempt_number)],
+      ['Status', (r) => [statusPill(r.status), r.submit_reason === 'timeout' ? h('span', { class: 'muted small', text: ' (time ran out)' }) : null]],
+      ['Time left', (r) => h('span', { class: 'time-left', text: timeLeft(r) })],
+      ['Score', (r) => [score(r.score, r.max_score), r.pending_manual ? h('span', { class: 'muted small', text: ` (${r.pending_manual} to grade)` }) : null]],
+      ['Last activity', (r) => formatDateTime(r.last_activity_at)],
+    ], rows, { empty: 'Nobody has started this exam yet.' }));
+  }
+
+  async function load() {
+    rows = await api('GET', `/exams/${id}/attempts`, { query: { page_size: 500 } });
+    fetchedAt = performance.now();
+    updated.textContent = `Updated ${formatTime(Date.now())}; refreshes every ${REFRESH_MS / 1000} seconds.`;
+    const key = JSON.stringify(rows.map((r) => [r.id, r.status, r.score, r.pending_manual, r.last_activity_at, r.deadline]));
+    if (key !== drawn) draw();
+    drawn = key;
+  }
+
+  await load();
+  replace(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/admin/exams', text: 'Exams' })),
+    h('h1', { text: `Roster: ${exam.title}` }),
+    examTabs(id, 'roster'),
+    h('div', { class: 'page-head' }, summary, h('div', { class: 'actions' },
+      downloadButton('Results (.xlsx)', `/exams/${id}/results.xlsx`, 'results.xlsx', errors),
+      downloadButton('Results (.csv)', `/exams/${id}/results.csv`, 'results.csv', errors))),
+    errors, body, updated);
+
+  const stopRefresh = every(REFRESH_MS, load);
+  const countdown = setInterval(() => {
+    for (const [index, cell] of [...body.querySelectorAll('.time-left')].entries()) {
+      if (rows[index]) cell.textContent = timeLeft(rows[index]);
+    }
+  }, 1000);
+  return () => { stopRefresh(); clearInterval(countdown); };
+}

@@ -1,0 +1,205 @@
+// The only module that talks to the server: every call goes to the public API under /api/v1.
+// It keeps the tokens, refreshes the access token when the server says it expired (access
+// tokens live 15 minutes, an exam may last hours), and turns failures into two kinds of
+// error: ApiError (the server answered with an error body) and NetworkError (it did not).
+//
+// Tokens are kept in sessionStorage: they go away with the tab, so a shared school computer
+// never hands the next person a signed-in session. A student who closes the tab signs in
+// again and resumes; unsaved answers survive in localStorage (see savequeue.js).
+
+const BASE = '/api/v1';
+const SESSION_KEY = 'exam.session';
+const DEFAULT_TIMEOUT_MS = 20000;
+
+export class ApiError extends Error {
+  constructor(status, body, headers) {
+    super(body?.message || `The server answered ${status}.`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body?.error || null;
+    this.body = body || {};
+    this.fieldErrors = body?.errors || null;
+    const retryAfter = Number(headers?.get('Retry-After'));
+    this.retryAfter = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null;
+  }
+}
+
+export class NetworkError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'NetworkError';
+  }
+}
+
+let current = readSession();
+const signOutListeners = new Set();
+
+function readSession() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function writeSession(value) {
+  current = value;
+  if (value) sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** The signed-in user ({id, email, full_name, role}) or null. */
+export function currentUser() {
+  return current?.user || null;
+}
+
+/** Called with a reason when the session ends without the user asking (refresh refused). */
+export function onSignedOut(listener) {
+  signOutListeners.add(listener);
+}
+
+function sessionEnded(reason) {
+  if (!current) return;
+  writeSession(null);
+  for (const listener of signOutListeners) listener(reason);
+}
+
+export async function signIn(email, password) {
+  const data = await api('POST', '/auth/login', { body: { email, password }, auth: false });
+  writeSession({ access: data.access_token, refresh: data.refresh_token, user: data.user });
+  return data.user;
+}
+
+export async function register(fullName, email, password) {
+  await api('POST', '/auth/register', {
+    body: { full_name: fullName, email, password }, auth: false,
+  });
+  return signIn(email, password);
+}
+
+export async function signOut() {
+  try {
+    await api('POST', '/auth/logout', { body: {} });
+  } catch {
+    // Signed out locally either way; the tokens expire on their own.
+  } finally {
+    writeSession(null);
+  }
+}
+
+let refreshing = null;
+
+/** One refresh at a time: a burst of 401s (saves, polls) shares the same new token. */
+function refreshAccessToken() {
+  refreshing ||= (async () => {
+    const response = await send('POST', '/auth/refresh', { body: {} }, current?.refresh);
+    if (!response.ok) {
+      sessionEnded('Your session has ended. Sign in again to continue.');
+      throw new ApiError(response.status, await readBody(response), response.headers);
+    }
+    const data = await response.json();
+    writeSession({ ...current, access: data.access_token });
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+function url(path, query) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, value);
+  }
+  const qs = params.toString();
+  return BASE + path + (qs ? `?${qs}` : '');
+}
+
+async function send(method, path, opts, token) {
+  const headers = new Headers(opts.headers || {});
+  headers.set('Accept', 'application/json');
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  let body;
+  if (opts.form) body = opts.form;
+  else if (opts.body !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    body = JSON.stringify(opts.body);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), opts.timeout || DEFAULT_TIMEOUT_MS);
+  try {
+    return await fetch(url(path, opts.query), {
+      method, headers, body, signal: controller.signal, cache: 'no-store', credentials: 'omit',
+    });
+  } catch (err) {
+    throw new NetworkError(err.name === 'AbortError' ? 'The server did not answer in time.' : 'The server cannot be reached.');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readBody(response) {
+  if (response.status === 204 || response.status === 304) return null;
+  const type = response.headers.get('Content-Type') || '';
+  if (!type.includes('json')) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/** Send a request with the access token; on 401 token_expired, refresh once and resend. */
+async function authorized(method, path, opts) {
+  const useAuth = opts.auth !== false;
+  let response = await send(method, path, opts, useAuth ? current?.access : null);
+  if (response.status === 401 && useAuth && current) {
+    const body = await readBody(response.clone());
+    if (body?.error === 'token_expired') {
+      await refreshAccessToken();
+      response = await send(method, path, opts, current?.access);
+    }
+    if (response.status === 401) sessionEnded('Your session has ended. Sign in again to continue.');
+  }
+  return response;
+}
+
+/**
+ * Call the API. Returns the parsed JSON body (null for 204/304), or with `full: true`
+ * {data, status, headers, sentAt, receivedAt} (performance.now() times, for clock sync).
+ * Options: body (JSON), form (FormData), query, headers, auth (default true), timeout.
+ */
+export async function api(method, path, opts = {}) {
+  const sentAt = performance.now();
+  const response = await authorized(method, path, opts);
+  const receivedAt = performance.now();
+  const data = await readBody(response);
+  if (!response.ok && response.status !== 304) {
+    throw new ApiError(response.status, data, response.headers);
+  }
+  if (!opts.full) return data;
+  return { data, status: response.status, headers: response.headers, sentAt, receivedAt };
+}
+
+/** The X-Pagination header of a list response, or null. */
+export function pagination(headers) {
+  try {
+    return JSON.parse(headers.get('X-Pagination'));
+  } catch {
+    return null;
+  }
+}
+
+/** Download a file that needs the Authorization header: fetch, blob, object URL, click. */
+export async function download(path, fallbackName, query) {
+  const response = await authorized('GET', path, { query, timeout: 120000 });
+  if (!response.ok) throw new ApiError(response.status, await readBody(response), response.headers);
+  const blob = await response.blob();
+  const disposition = response.headers.get('Content-Disposition') || '';
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  return name;
+}
