@@ -113,3 +113,52 @@ def test_a_timed_exam_survives_an_outage_and_a_closed_tab_and_submits_itself(
         attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id))
     # The page submitted at zero, long before the server's own timer (deadline + 30 s grace).
     assert attempt.submitted_at - attempt.deadline < (attempt.expires_at - attempt.deadline) / 3
+
+
+def test_warnings_before_the_end_and_a_guard_against_leaving_with_unsaved_answers(
+    stack, browser, committed, settings
+):
+    with committed() as session:
+        essay = make_question(session, "essay")
+        make_exam(session, questions=[essay], title="History essay", duration_seconds=600 + 3)
+        fact = make_question(session, "true_false")
+        make_exam(session, questions=[fact], title="Quick check", duration_seconds=300 + 3)
+    stack.start(worker=False)
+
+    page = browser.new_page(stack.url + "/#/register")
+    page.get_by_label("Full name").fill("Alan Turing")
+    page.get_by_label("Email").fill("alan@school.test")
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="My exams")).to_be_visible()
+    assert page.evaluate("document.activeElement.tagName") == "H1"  # focus moved to the page
+
+    def start(title: str) -> None:
+        card = page.locator(".exam-card").filter(has_text=title)
+        card.get_by_role("button", name="Start").click()
+        page.get_by_role("dialog").get_by_role("button", name="Start now").click()
+        expect(page.get_by_role("timer")).to_be_visible()
+
+    start("History essay")
+    warning = page.get_by_role("alert").filter(has_text="minutes left")
+    expect(warning).to_have_text("10 minutes left.")
+    expect(page.get_by_role("timer")).to_have_class(re.compile(r"\bwarn\b"))
+
+    # Offline with an unsaved answer, the in-app link asks first; "Stay" keeps the page.
+    browser.context.set_offline(True)
+    page.get_by_label("Your answer").fill("The printing press spread ideas quickly.")
+    expect(page.locator(".save-badge")).to_have_text("Offline — retrying")
+    page.get_by_role("link", name="My exams").click()
+    dialog = page.get_by_role("dialog", name="Leave this page?")
+    expect(dialog).to_contain_text("not saved yet")
+    dialog.get_by_role("button", name="Stay").click()
+    expect(page).to_have_url(re.compile(r"#/attempt/"))
+    browser.context.set_offline(False)
+    expect(page.locator(".save-badge")).to_have_text(SAVED)
+    page.get_by_role("link", name="My exams").click()  # everything saved: no question asked
+    expect(page.locator(".exam-card").filter(has_text="History essay")).to_contain_text(
+        "In progress"
+    )
+
+    start("Quick check")
+    expect(warning).to_have_text("5 minutes left.")

@@ -203,3 +203,14 @@ export async function download(path, fallbackName, query) {
   setTimeout(() => URL.revokeObjectURL(link.href), 60000);
   return name;
 }
+
+/** Every item of a paginated list, page by page (the API serves at most 100 per page). */
+export async function fetchAll(path, query = {}) {
+  const items = [];
+  for (let page = 1; ; page += 1) {
+    const reply = await api('GET', path, { query: { ...query, page, page_size: 100 }, full: true });
+    items.push(...reply.data);
+    const pages = pagination(reply.headers);
+    if (!pages?.next_page || !reply.data.length) return items;
+  }
+}

@@ -1,7 +1,7 @@
 // The exam editor: details and timing, questions and points, accommodations (extra time),
 // publish / archive / release results, and result downloads.
 
-import { api } from '../api.js';
+import { api, fetchAll } from '../api.js';
 import { announce, checkbox, confirmDialog, field, formatDateTime, h, notice, replace, select, showError, showFieldErrors } from '../dom.js';
 import { downloadButton, examTabs, statusPill } from './common.js';
 import { accommodationsSection, questionsSection } from './exam_parts.js';
@@ -81,7 +81,7 @@ export async function render(main, ctx) {
   const [items, accommodations, roster] = await Promise.all([
     api('GET', `/exams/${id}/questions`),
     api('GET', `/exams/${id}/accommodations`),
-    api('GET', `/exams/${id}/attempts`, { query: { page_size: 100 } }),
+    fetchAll(`/exams/${id}/attempts`),
   ]);
   drawLifecycle(exam);
   const downloads = h('div', { class: 'actions' },

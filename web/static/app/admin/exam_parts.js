@@ -57,7 +57,6 @@ export function questionsSection(examId, items, started) {
       });
       showError(errors, null);
       replace(saved, notice('ok', 'Questions saved.'));
-      announce('Questions saved.');
     } catch (err) {
       replace(saved);
       showError(errors, err);
@@ -106,7 +105,7 @@ export function accommodationsSection(examId, accommodations, roster) {
   const rows = accommodations.slice();
   const list = h('div', {});
   const errors = h('div', { class: 'form-errors' });
-  const draw = () => replace(list, table('Extra time', [
+  const draw = () => replace(list, table('Students with extra time', [
     ['Student', (a) => names.get(a.student_id) || a.student_id],
     ['Extra time', (a) => formatDuration(a.extra_seconds)],
   ], rows, { empty: 'No student has extra time.' }));

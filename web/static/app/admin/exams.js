@@ -1,13 +1,13 @@
 // Every exam, with links to its editor, roster, grading queue and regrade.
 
-import { api } from '../api.js';
+import { fetchAll } from '../api.js';
 import { formatDateTime, h, humanDuration, replace, select, field, table } from '../dom.js';
 import { statusPill } from './common.js';
 
 export async function render(main, ctx) {
   ctx.setTitle('Exams');
   const status = new URLSearchParams(location.hash.split('?')[1] || '').get('status') || '';
-  const exams = await api('GET', '/exams', { query: { status, page_size: 100 } });
+  const exams = await fetchAll('/exams', { status });
   const filter = field('Show', select([['', 'All exams'], ['draft', 'Drafts'], ['published', 'Published'], ['archived', 'Archived']], status, { name: 'status' }));
   filter.control.addEventListener('change', () => ctx.go(`#/admin/exams${filter.control.value ? `?status=${filter.control.value}` : ''}`));
 

@@ -1,7 +1,7 @@
 // The essay grading queue: answers that need a human, oldest submission first.
 
 import { api, pagination } from '../api.js';
-import { announce, field, formatDateTime, h, notice, replace, select, showError } from '../dom.js';
+import { field, formatDateTime, h, notice, replace, select, showError } from '../dom.js';
 import { examTabs } from './common.js';
 
 export async function render(main, ctx) {
@@ -23,7 +23,6 @@ export async function render(main, ctx) {
   const list = h('ol', { class: 'grading-list' }, reply.data.map((item) => gradingItem(item, () => {
     left -= 1;
     status.textContent = countText();
-    announce(`Grade saved. ${countText()}`);
   })));
 
   replace(main,

@@ -2,7 +2,7 @@
 // none, with every problem listed by row and column.
 
 import { ApiError, api } from '../api.js';
-import { announce, field, h, notice, replace, showError, table } from '../dom.js';
+import { field, h, notice, replace, showError, table } from '../dom.js';
 import { downloadButton } from './common.js';
 
 export function render(main, ctx) {
@@ -53,7 +53,6 @@ export function render(main, ctx) {
       : `Imported ${result.created} questions.`;
     replace(outcome, notice('ok', h('p', { text: message }),
       dryRun ? null : h('p', {}, h('a', { href: '#/admin/questions', text: 'See them in the question bank' }))));
-    announce(message);
   }
 
   function showProblems(problems, dryRun) {

@@ -78,7 +78,7 @@ export async function render(main, ctx) {
     save.disabled = true;
     try {
       const saved = await api(isNew ? 'POST' : 'PATCH', isNew ? '/questions' : `/questions/${id}`, { body });
-      announce(isNew ? 'Question created.' : 'Question saved.');
+      if (isNew) announce('Question created.');
       if (isNew) ctx.go(`#/admin/questions/${saved.id}`);
       else replace(errors, notice('ok', 'Saved.'));
     } catch (err) {

@@ -1,8 +1,8 @@
 // Regrade an exam with the current answer keys: preview first (dry run: the scores that
 // would change), then for real, with a progress bar fed by the job's counters.
 
-import { ApiError, api } from '../api.js';
-import { announce, confirmDialog, h, notice, replace, showError, sleep, table } from '../dom.js';
+import { ApiError, api, fetchAll } from '../api.js';
+import { confirmDialog, h, notice, replace, showError, sleep, table } from '../dom.js';
 import { examTabs, STATUS_LABELS } from './common.js';
 
 const POLL_MS = 1000;
@@ -11,7 +11,7 @@ export async function render(main, ctx) {
   const id = ctx.params[0];
   const [exam, roster] = await Promise.all([
     api('GET', `/exams/${id}`),
-    api('GET', `/exams/${id}/attempts`, { query: { page_size: 500 } }),
+    fetchAll(`/exams/${id}/attempts`),
   ]);
   ctx.setTitle(`Regrade: ${exam.title}`);
   const students = new Map(roster.map((a) => [a.id, `${a.student_name} (attempt ${a.attempt_number})`]));
@@ -89,7 +89,6 @@ export async function render(main, ctx) {
         ['Attempt', (f) => students.get(f.attempt_id) || f.attempt_id],
         ['Error', (f) => f.error || ''],
       ], failures) : null);
-    announce(headline);
   }
 
   preview.addEventListener('click', () => start(true));

@@ -1,7 +1,7 @@
 // The live roster: every attempt with its status, time left and score, refreshed every few
 // seconds while the page is open, with result downloads.
 
-import { api } from '../api.js';
+import { api, fetchAll } from '../api.js';
 import { formatDateTime, formatDuration, formatTime, h, replace, score, table } from '../dom.js';
 import { downloadButton, every, examTabs, statusPill } from './common.js';
 
@@ -41,7 +41,7 @@ export async function render(main, ctx) {
   }
 
   async function load() {
-    rows = await api('GET', `/exams/${id}/attempts`, { query: { page_size: 500 } });
+    rows = await fetchAll(`/exams/${id}/attempts`);
     fetchedAt = performance.now();
     updated.textContent = `Updated ${formatTime(Date.now())}; refreshes every ${REFRESH_MS / 1000} seconds.`;
     const key = JSON.stringify(rows.map((r) => [r.id, r.status, r.score, r.pending_manual, r.last_activity_at, r.deadline]));

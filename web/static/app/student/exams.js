@@ -1,6 +1,6 @@
 // A student's exams: what is open, what is in progress (Resume), and results.
 
-import { api } from '../api.js';
+import { api, fetchAll } from '../api.js';
 import { serverNow, syncClock } from '../clock.js';
 import { confirmDialog, formatDateTime, h, humanDuration, notice, points, replace, score, showError } from '../dom.js';
 
@@ -27,7 +27,7 @@ function describe(exam, latest, now) {
 export async function render(main, ctx) {
   ctx.setTitle('My exams');
   const [exams, mine] = await Promise.all([
-    api('GET', '/exams', { query: { page_size: 100 } }),
+    fetchAll('/exams'),
     api('GET', '/me/attempts', { query: { page_size: 100 }, full: true }),
   ]);
   if (mine.data.length) syncClock(mine.data[0].server_time, mine.sentAt, mine.receivedAt);

@@ -2,7 +2,7 @@
 // with an ETag), then the result question by question once it is released.
 
 import { ApiError, api } from '../api.js';
-import { announce, h, notice, points, replace, score } from '../dom.js';
+import { h, notice, points, replace, score } from '../dom.js';
 
 const FAST_POLL_MS = 1000; // grading usually takes a second or two
 const SLOW_POLL_MS = 10000; // waiting for a teacher: essays or a later release
@@ -77,7 +77,6 @@ export async function render(main, ctx) {
       h('p', { class: 'muted', text: Number.isFinite(percentage) ? `${Math.round(percentage * 10) / 10}%` : '' }),
       result.pending_count ? notice('info', `${result.pending_count} ${result.pending_count === 1 ? 'answer is' : 'answers are'} waiting for a teacher to grade. The score counts what is graded so far.`) : null));
     replace(body, resultList(attempt, result));
-    announce(`Your score: ${score(result.score, result.max_score)}.`);
   }
 
   poll();
