@@ -4,12 +4,13 @@ deadline; warnings before the end; the guard against leaving with unsaved answer
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from shared.models import Attempt
+from shared.models import Answer, Attempt
 from tests.browser.conftest import DESKTOP, PHONE, accessibility_problems, fits_the_screen, sign_in
 from tests.factories import make_exam, make_question, make_user
 
@@ -111,8 +112,12 @@ def test_a_timed_exam_survives_an_outage_and_a_closed_tab_and_submits_itself(
     browser.screenshot(page, "05-student-result")
     with committed() as session:
         attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id))
+        seqs = session.scalars(select(Answer.seq).where(Answer.attempt_id == attempt_id)).all()
     # The page submitted at zero, long before the server's own timer (deadline + 30 s grace).
     assert attempt.submitted_at - attempt.deadline < (attempt.expires_at - attempt.deadline) / 3
+    # Every save carried a seq on the server's clock (ms), so it grows across tabs and devices.
+    started_ms = attempt.started_at.timestamp() * 1000
+    assert len(seqs) == 3 and all(started_ms - 5000 < seq < started_ms + 60_000 for seq in seqs)
 
 
 def test_warnings_before_the_end_and_a_guard_against_leaving_with_unsaved_answers(
@@ -162,3 +167,26 @@ def test_warnings_before_the_end_and_a_guard_against_leaving_with_unsaved_answer
 
     start("Quick check")
     expect(warning).to_have_text("5 minutes left.")
+
+    # Offline again, and this time the tab is closed anyway: the answer waits on the device,
+    # comes back when the exam is reopened, and reaches the server.
+    attempt_id = page.url.rsplit("/", 1)[1]
+    browser.context.set_offline(True)
+    page.get_by_label("True").check()
+    expect(page.locator(".save-badge")).to_have_text("Offline — retrying")
+    other_tab = browser.new_page()  # the browser stays open when this tab closes
+    page.once("dialog", lambda dialog: dialog.accept())  # "Leave site?" -> Leave
+    page.close(run_before_unload=True)
+    page.wait_for_event("close")
+    other_tab.close()
+    browser.context.set_offline(False)
+    page = browser.new_page(stack.url + "/")
+    sign_in(page, SimpleNamespace(email="alan@school.test"), "a-long-password")
+    page.locator(".exam-card").filter(has_text="Quick check").get_by_role(
+        "button", name="Resume"
+    ).click()
+    expect(page.get_by_label("True")).to_be_checked()
+    expect(page.locator(".save-badge")).to_have_text(SAVED)
+    with committed() as session:
+        saved = session.scalars(select(Answer.response).where(Answer.attempt_id == attempt_id))
+        assert saved.all() == [True]
