@@ -42,7 +42,7 @@ export function renderLogin(main, ctx) {
     }
   });
   replace(main,
-    h('h1', { text: 'Sign in' }),
+    h('h1', { class: 'center', text: 'Sign in' }),
     form,
     h('p', { class: 'center' }, 'New student? ', h('a', { href: '#/register', text: 'Create an account' })));
 }
@@ -75,7 +75,7 @@ export function renderRegister(main, ctx) {
     }
   });
   replace(main,
-    h('h1', { text: 'Create a student account' }),
+    h('h1', { class: 'center', text: 'Create a student account' }),
     form,
     h('p', { class: 'center' }, 'Already have an account? ', h('a', { href: '#/login', text: 'Sign in' })));
 }

@@ -37,7 +37,7 @@ export function questionsSection(examId, items, started) {
         input.addEventListener('change', draw);
         return input;
       }],
-      ['', (r) => {
+      ['Order', (r) => {
         const index = rows.indexOf(r);
         const n = index + 1;
         return h('span', { class: 'row-links' },

@@ -22,7 +22,7 @@ export async function render(main, ctx) {
       ['Questions', (e) => `${e.question_count} (${Number(e.max_score)} pts)`],
       ['Duration', (e) => humanDuration(e.duration_seconds)],
       ['Window', (e) => [e.opens_at ? `from ${formatDateTime(e.opens_at)}` : 'any time', e.closes_at ? ` to ${formatDateTime(e.closes_at)}` : ''].join('')],
-      ['', (e) => h('span', { class: 'row-links' },
+      ['Pages', (e) => h('span', { class: 'row-links' },
         h('a', { href: `#/admin/exams/${e.id}/roster`, text: 'Roster', 'aria-label': `Roster: ${e.title}` }),
         h('a', { href: `#/admin/exams/${e.id}/grading`, text: 'Grading', 'aria-label': `Grading queue: ${e.title}` }),
         h('a', { href: `#/admin/exams/${e.id}/regrade`, text: 'Regrade', 'aria-label': `Regrade: ${e.title}` }))],

@@ -58,7 +58,7 @@ export async function render(main, ctx) {
       ['Type', (q) => typeLabel(q.type)],
       ['Points', (q) => String(Number(q.points))],
       ['Tags', (q) => q.tags.join(', ')],
-      ['', (q) => h('button', { type: 'button', class: 'link danger', text: 'Delete', 'aria-label': `Delete: ${q.prompt.slice(0, 60)}`, onclick: () => remove(q) })],
+      ['Actions', (q) => h('button', { type: 'button', class: 'link danger', text: 'Delete', 'aria-label': `Delete: ${q.prompt.slice(0, 60)}`, onclick: () => remove(q) })],
     ], reply.data, { empty: 'No questions found.' }),
     pager(pages, (page) => ctx.go(filterHash({ ...filters, page }))));
 
