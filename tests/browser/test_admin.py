@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shared.models import Role
-from tests.browser.conftest import accessibility_problems, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, accessibility_problems, fits_the_screen, sign_in
 from tests.factories import make_question, make_user
 
 pytestmark = pytest.mark.browser
@@ -54,7 +54,7 @@ def test_question_bank_forms_and_an_import_with_errors(stack, browser, committed
     rows = page.get_by_role("region", name="Questions").locator("tbody tr")
     expect(rows).to_have_count(6)
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "06-admin-question-bank")
+    browser.screenshot(page, "07-admin-question-bank")
     page.get_by_label("Type").select_option("Multiple choice")
     page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(1)
@@ -95,7 +95,7 @@ def test_question_bank_forms_and_an_import_with_errors(stack, browser, committed
     assert cells.all_inner_texts()[:2] == ["3", "type"]
     assert cells.all_inner_texts()[3:5] == ["4", "correct_answer"]
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "07-import-errors", full_page=True)
+    browser.screenshot(page, "08-import-errors", full_page=True)
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was imported")
 
@@ -177,7 +177,7 @@ def test_an_exam_from_draft_to_regrade(stack, browser, committed, settings):
     page.get_by_role("button", name="Set extra time").click()
     expect(page.get_by_role("region", name="Students with extra time")).to_contain_text("10:00")
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "08-exam-editor", full_page=True)
+    browser.screenshot(page, "09-exam-editor", full_page=True)
     exam_id = page.url.rsplit("/", 1)[1]
 
     # Two students submit; the roster shows their grades, then a third starts: it updates.
@@ -191,14 +191,17 @@ def test_an_exam_from_draft_to_regrade(stack, browser, committed, settings):
     expect(attempts.locator("tbody tr")).to_have_count(3)
     expect(attempts.locator("tbody tr").nth(2)).to_contain_text("In progress")
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "09-roster")
+    browser.screenshot(page, "10-roster")
+    page.set_viewport_size(PHONE)
+    assert fits_the_screen(page)  # the table scrolls inside its box, not the page
+    page.set_viewport_size(DESKTOP)
 
     # The essay grading queue.
     page.get_by_role("link", name="Grading queue").click()
     items = page.locator(".grading-item:not(.done)")
     expect(items).to_have_count(2)
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "10-grading-queue", full_page=True)
+    browser.screenshot(page, "11-grading-queue", full_page=True)
     first = items.first
     first.get_by_label("Points (0 to 4)").fill("3.5")
     first.get_by_label("Feedback for the student (optional)").fill("Clear and correct.")
@@ -226,7 +229,7 @@ def test_an_exam_from_draft_to_regrade(stack, browser, committed, settings):
     expect(report).to_contain_text("Ada Lovelace")
     expect(page.locator("progress")).to_have_attribute("value", "2")
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "11-regrade", full_page=True)
+    browser.screenshot(page, "12-regrade", full_page=True)
     page.get_by_role("button", name="Regrade now").click()
     page.get_by_role("dialog").get_by_role("button", name="Regrade").click()
     expect(page.get_by_text("Regrade finished: 2 of 2 scores changed.")).to_be_visible()

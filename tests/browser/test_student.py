@@ -109,7 +109,7 @@ def test_a_timed_exam_survives_an_outage_and_a_closed_tab_and_submits_itself(
     expect(page.locator(".score-card .score")).to_have_text("3.5 / 3.5", timeout=20000)
     expect(page.locator(".result").first).to_contain_text("Paris")
     assert accessibility_problems(page) == []
-    browser.screenshot(page, "05-student-result")
+    browser.screenshot(page, "06-student-result")
     with committed() as session:
         attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id))
         seqs = session.scalars(select(Answer.seq).where(Answer.attempt_id == attempt_id)).all()
@@ -190,3 +190,13 @@ def test_warnings_before_the_end_and_a_guard_against_leaving_with_unsaved_answer
     with committed() as session:
         saved = session.scalars(select(Answer.response).where(Answer.attempt_id == attempt_id))
         assert saved.all() == [True]
+
+    # Submitting asks first; with no worker running here, the page waits in "Grading…".
+    page.get_by_role("button", name="Submit exam").first.click()
+    confirm = page.get_by_role("dialog", name="Submit your exam?")
+    expect(confirm).to_contain_text("You answered 1 of 1 questions.")
+    confirm.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", name="Quick check: result")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Grading…")).to_be_visible()
+    assert accessibility_problems(page) == []
+    browser.screenshot(page, "05-grading")
