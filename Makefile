@@ -37,6 +37,15 @@ faults: $(STAMP)
 	@for run in $$(seq $(RUNS)); do echo "== fault drills, run $$run of $(RUNS)"; \
 	  $(BIN)/python -m pytest tests/faults -q -p no:cacheprovider -s $(PYTEST_ARGS) || exit 1; done
 
+# The exam-day benchmark (docs/performance.md): ARGS="--scale 0.1", "--topology both", ...
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

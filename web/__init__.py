@@ -91,7 +91,9 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=settings.JWT_ACCESS_TOKEN_SECONDS),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(seconds=settings.JWT_REFRESH_TOKEN_SECONDS),
         "RATELIMIT_STORAGE_URI": settings.ratelimit_storage_url,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # X-RateLimit-* on every limited response cost a Redis round trip each; a 429 still
+        # gets Retry-After (web/errors.py).
+        "RATELIMIT_HEADERS_ENABLED": False,
         # If Redis is down, logins still work (unlimited) rather than failing.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shared import errors
+from web.extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,17 @@ def handle_http_exception(exc: HTTPException) -> Response:
                 response.headers[name] = exc.response.headers[name]
     if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 429 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = _retry_after()
     return response
+
+
+def _retry_after() -> str:
+    """Seconds until the breached limit's window resets (at least one)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return "1"
+    return str(max(1, int(breached.reset_at - time.time())))
 
 
 def handle_domain_error(exc: errors.DomainError) -> Response:

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.cache import Cache
@@ -60,29 +59,30 @@ def start_attempt(
         raise Conflict("no attempts left for this exam", code="attempt_limit_reached")
     payload = exam_payload(session, cache, exam)
     deadline = deadline_for(exam, now, extra_seconds_for(session, exam_id, student_id))
-    attempt = Attempt(
-        id=uuid.uuid4(),
-        exam_id=exam_id,
-        student_id=student_id,
-        attempt_number=(taken or 0) + 1,
-        started_at=now,
-        last_activity_at=now,
-        deadline=deadline,
-        expires_at=expires_at(exam, deadline),
-        max_score=payload["max_score"],
+    row = {
+        "id": uuid.uuid4(),
+        "exam_id": exam_id,
+        "student_id": student_id,
+        "attempt_number": (taken or 0) + 1,
+        "started_at": now,
+        "last_activity_at": now,
+        "deadline": deadline,
+        "expires_at": expires_at(exam, deadline),
+        "max_score": payload["max_score"],
         **_orders(exam, payload),
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # The unique index on in-progress attempts settles a double click or a second tab: the
+    # loser's insert does nothing (after waiting for the winner to commit), then finds it.
+    attempt = session.scalar(
+        insert(Attempt).values(row).on_conflict_do_nothing().returning(Attempt)
     )
-    try:
-        with session.begin_nested():
-            session.add(attempt)
-            session.add(AttemptEvent(attempt_id=attempt.id, kind="started", data=None))
-    except IntegrityError:
-        # A concurrent start (double click, second tab) won: the unique index saw to it.
-        # (The savepoint's rollback already discarded our pending attempt.)
+    if attempt is None:
         winner = _in_progress(session, exam_id, student_id)
         if winner is None:
-            raise
+            raise Conflict("another start of this exam got in first: try again")
         return winner, False
+    session.add(AttemptEvent(attempt_id=attempt.id, kind="started", data=None))
     return attempt, True
 
 
@@ -232,21 +232,31 @@ def _validated_rows(
     return list(latest.values())
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT for answers, built once per dialect (building it per save cost
+    more than running it)."""
+    if dialect not in _UPSERTS:
+        table = Answer.__table__
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(table)
+        new = statement.excluded
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.attempt_id, table.c.question_id],
+            set_={"response": new.response, "seq": new.seq, "saved_at": new.saved_at},
+            # A stale retry never overwrites a newer answer; an equal seq is a no-op.
+            where=or_(table.c.seq.is_(None), new.seq.is_(None), new.seq > table.c.seq),
+        ).returning(table.c.question_id)
+    return _UPSERTS[dialect]
+
+
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """One INSERT .. ON CONFLICT for the batch; returns the question ids actually written."""
-    table = Answer.__table__
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = _upsert_statement(session.get_bind().dialect.name)
     values = [{k: v for k, v in row.items() if k != "question_id_str"} for row in rows]
-    statement = insert(table).values(values)
-    new = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.attempt_id, table.c.question_id],
-        set_={"response": new.response, "seq": new.seq, "saved_at": new.saved_at},
-        # A stale retry never overwrites a newer answer; an equal seq is a no-op.
-        where=or_(table.c.seq.is_(None), new.seq.is_(None), new.seq > table.c.seq),
-    ).returning(table.c.question_id)
-    return {str(qid) for qid in session.execute(statement).scalars()}
+    return {str(qid) for qid in session.execute(statement, values).scalars()}
 
 
 def saved_answers(session: Session, attempt_id: uuid.UUID) -> dict[str, Any]:

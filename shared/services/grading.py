@@ -4,7 +4,9 @@ caller's transaction."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.grading import grade
-from shared.models import Answer, Attempt, AttemptEvent, AttemptStatus, ExamQuestion
+from shared.models import Answer, Attempt, AttemptEvent, AttemptStatus, Exam, ExamQuestion
 from shared.question_types import ESSAY, json_number
 
 
@@ -24,6 +26,29 @@ class Totals:
     score: Decimal
     max_score: Decimal
     pending_manual: int
+
+
+_KEYS_CACHE: OrderedDict[tuple[uuid.UUID, datetime], dict[str, dict[str, Any]]] = OrderedDict()
+_KEYS_LOCK = threading.Lock()
+KEYS_CACHED = 32
+
+
+def current_keys(session: Session, exam_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """`exam_keys`, cached per exam version: every change to the exam or to one of its
+    questions moves the exam's updated_at, so a cached set of keys is never stale. Grading
+    10,000 submissions of one exam reads its keys once per process, not 10,000 times."""
+    version = (exam_id, session.scalar(select(Exam.updated_at).where(Exam.id == exam_id)))
+    with _KEYS_LOCK:
+        keys = _KEYS_CACHE.get(version)
+        if keys is not None:
+            _KEYS_CACHE.move_to_end(version)
+            return keys
+    keys = exam_keys(session, exam_id)
+    with _KEYS_LOCK:
+        _KEYS_CACHE[version] = keys
+        while len(_KEYS_CACHE) > KEYS_CACHED:
+            _KEYS_CACHE.popitem(last=False)
+    return keys
 
 
 def exam_keys(session: Session, exam_id: uuid.UUID) -> dict[str, dict[str, Any]]:
@@ -61,7 +86,7 @@ def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> A
         return None
     attempt = session.get(Attempt, attempt_id, populate_existing=True)
     assert attempt is not None
-    totals = apply_grades(session, attempt, exam_keys(session, claimed.exam_id), now)
+    totals = apply_grades(session, attempt, current_keys(session, claimed.exam_id), now)
     session.add(AttemptEvent(attempt_id=attempt_id, kind="graded", data=_event(totals)))
     return attempt
 
@@ -175,7 +200,7 @@ def grade_by_hand(
     if attempt.status != AttemptStatus.GRADED:
         raise Conflict("the attempt is not graded yet: wait for automatic grading")
     answer = session.get(Answer, (attempt_id, question_id))
-    keys = exam_keys(session, attempt.exam_id)
+    keys = current_keys(session, attempt.exam_id)
     if answer is None or str(question_id) not in keys:
         raise NotFound("this attempt has no such question")
     possible = Decimal(keys[str(question_id)]["points"])

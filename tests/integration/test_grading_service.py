@@ -190,3 +190,13 @@ def test_an_email_interrupted_mid_send_is_never_retried_but_shows_as_failed(
     row = session.get(Notification, notification_id)
     assert row.email_status == "failed" and "may or may not" in row.email_error
     assert notifications.claim_email(session, notification_id, NOW) is None
+
+
+def test_cached_keys_follow_a_key_edit_at_once(session, settings, exam_questions):
+    question = exam_questions["single_choice"]
+    exam = make_exam(session, questions=[question], max_attempts=2)
+    first = submitted_attempt(session, settings, exam, {question.id: "A"})
+    assert grading.grade_submitted(session, first.id, NOW).score == 0  # keys now cached
+    questions.update_question(session, question.id, {"correct_answer": "A"})
+    second = submitted_attempt(session, settings, exam, {question.id: "A"})
+    assert grading.grade_submitted(session, second.id, NOW).score == 1  # the new key

@@ -80,10 +80,13 @@ def _pg_bin(name: str) -> str:
 class PostgresServer:
     """A throw-away PostgreSQL cluster (initdb) on its own port, which a test may restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         # Its own directory: pytest's temporary dirs are private to root, and the cluster
         # runs as the postgres user when we are root.
         self.root = Path(tempfile.mkdtemp(prefix="exam-pg-"))
+        # Tests trade durability for speed; benchmarks keep fsync on, like production.
+        self.durable = durable
+        self.settings = settings or {}
         self.data = self.root / "pgdata"
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0  # initdb refuses to run as root
@@ -119,7 +122,10 @@ class PostgresServer:
         )
 
     def _ctl(self, action: str) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
                   str(self.root / "postgres.log"), "-m", "fast", "-w", action)  # fmt: skip
 

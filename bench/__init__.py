@@ -1,0 +1,1 @@
+"""Exam-day benchmarks (make bench)."""

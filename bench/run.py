@@ -1,0 +1,109 @@
+"""Run the exam-day benchmark against a server-mode stack it starts on this machine.
+
+    make bench                      # every scenario, full scale (about 15 minutes)
+    make bench ARGS="--scale 0.1"   # a tenth of every population and rate
+    .venv/bin/python -m bench.run --topology scaleout --scenarios start,autosave
+
+Results: bench/results/<label>/results.json, results.md and *.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import ceiling, report, scenarios
+from bench.data import Data
+from bench.monitor import memory
+from bench.stack import TOPOLOGIES, Stack
+
+RESULTS = Path(__file__).parent / "results"
+ORDER = ["start", "autosave", "deadline", "regrade", "polling"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+
+
+def run(
+    topology_name: str, scale: float, selected: list[str], autosave_seconds: float, profiles: bool
+) -> dict[str, Any]:
+    topology = TOPOLOGIES[topology_name]
+    label = f"{topology_name}-scale{scale:g}"
+    root = Path(tempfile.mkdtemp(prefix="exam-bench-"))
+    stack = Stack(root, topology)
+    results: dict[str, Any] = {
+        "label": label, "topology": topology.__dict__, "scale": scale, "machine": machine(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"), "scenarios": {},
+    }  # fmt: skip
+    try:
+        stack.start()
+        ctx = scenarios.Context(
+            stack=stack, data=Data(stack), scale=scale, autosave_seconds=autosave_seconds,
+            profile_dir=RESULTS / label / "profiles" if profiles else None,
+        )  # fmt: skip
+        previous: dict[str, Any] = {}
+        for name in ORDER:
+            if name not in selected:
+                continue
+            began = time.perf_counter()
+            print(f"[{label}] {name} ...", flush=True)
+            if name in ("regrade", "polling"):
+                if "deadline" not in previous:
+                    previous["deadline"] = scenarios.deadline(ctx)
+                result = getattr(scenarios, name)(ctx, previous["deadline"])
+            else:
+                result = getattr(scenarios, name)(ctx)
+                previous[name] = result
+            results["scenarios"][name] = result
+            for target in result["targets"]:
+                print(
+                    f"    {'ok ' if target['met'] else 'MISS'} {target['target']}: {target['measured']}"
+                )
+            print(f"    ({time.perf_counter() - began:.0f} s)", flush=True)
+            if name == "autosave" and "ceiling" in selected:
+                results["ceiling"] = ceiling.measure(stack, result)
+        results["memory"] = memory(stack)
+    except BaseException:
+        if stack.procs:
+            print(stack.procs.logs(), file=sys.stderr)
+        raise
+    finally:
+        stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    report.write(results, RESULTS / label)
+    print(f"results: {RESULTS / label}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of every population and rate"
+    )
+    parser.add_argument("--topology", choices=[*TOPOLOGIES, "both"], default="single")
+    parser.add_argument("--scenarios", default=",".join([*ORDER, "ceiling"]),
+                        help=f"comma-separated, from {', '.join([*ORDER, 'ceiling'])}")  # fmt: skip
+    parser.add_argument("--autosave-seconds", type=float, default=60)
+    parser.add_argument("--profile", action="store_true", help="py-spy a web and a worker process")
+    args = parser.parse_args(argv)
+    selected = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    topologies = list(TOPOLOGIES) if args.topology == "both" else [args.topology]
+    for topology in topologies:
+        run(topology, args.scale, selected, args.autosave_seconds, args.profile)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,365 @@
+"""The exam-day scenarios: each sets up its data in bulk, drives the API over HTTP, checks
+that nothing was lost, and returns its figures against the targets (scaled by `scale`)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select
+
+from bench import profile
+from bench.data import Data, response_for
+from bench.load import Run, open_loop, percentile, summary
+from bench.monitor import Monitor, cpu_seconds, cpu_used
+from shared.models import Answer, Attempt, Job
+
+
+@dataclass
+class Context:
+    stack: Any
+    data: Data
+    scale: float
+    autosave_seconds: float = 60
+    polling_seconds: float = 30
+    profile_dir: Any = None  # a Path: py-spy profiles of a web and a worker process per scenario
+
+    def url(self, index: int, path: str) -> str:
+        urls = self.stack.api_urls
+        return urls[index % len(urls)] + path
+
+    def scaled(self, full: int, minimum: int = 10) -> int:
+        return max(minimum, round(full * self.scale))
+
+
+def _auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def _measured(ctx: Context, name: str, body: Any) -> dict[str, Any]:
+    """Run `body()` with CPU accounting (and profiles if asked); returns its result dict."""
+    profilers = profile.start(ctx.stack, ctx.profile_dir, name) if ctx.profile_dir else []
+    before, started = cpu_seconds(ctx.stack), time.perf_counter()
+    try:
+        result = body()
+    finally:
+        profile.stop(profilers)
+    wall = time.perf_counter() - started
+    result["cpu"] = cpu_used(before, cpu_seconds(ctx.stack), wall)
+    result["name"] = name
+    return result
+
+
+def _target(description: str, ok: bool, measured: str) -> dict[str, Any]:
+    return {"target": description, "measured": measured, "met": ok}
+
+
+def start(ctx: Context) -> dict[str, Any]:
+    """Everyone clicks Start at 10:00: `n` students start the same exam within 10 s."""
+    n = ctx.scaled(5000)
+    exam_id, _ = ctx.data.exam()
+    tokens = ctx.data.tokens(ctx.data.users(n))
+
+    async def request(session: aiohttp.ClientSession, i: int) -> int:
+        async with session.post(
+            ctx.url(i, f"/exams/{exam_id}/attempts"), headers=_auth(tokens[i])
+        ) as r:
+            await r.read()
+            return r.status
+
+    def body() -> dict[str, Any]:
+        run = open_loop(request, count=n, rate=n / 10)
+        with ctx.stack.engine.connect() as conn:
+            created = conn.scalar(
+                select(func.count()).select_from(Attempt).where(Attempt.exam_id == exam_id)
+            )
+        stats = summary(run)
+        return {
+            "load": stats, "timeline": _timeline(run), "created": created,
+            "targets": [
+                _target(f"{n} starts within 10 s all succeed", stats["ok"] == n == created,
+                        f"{stats['ok']} ok, {created} created, errors {stats['errors']}"),
+                _target("p99 ≤ 2 s", stats["p99_ms"] <= 2000, f"p99 {stats['p99_ms']} ms"),
+            ],
+        }  # fmt: skip
+
+    return _measured(ctx, "start", body)
+
+
+def autosave(ctx: Context) -> dict[str, Any]:
+    """30,000 students each saving every 30 s: 1,000 saves/s for a minute."""
+    students, rate = ctx.scaled(30000), max(10.0, 1000 * ctx.scale)
+    count = int(rate * ctx.autosave_seconds)
+    exam_id, exam_questions = ctx.data.exam()
+    user_ids = ctx.data.users(students)
+    tokens = ctx.data.tokens(user_ids)
+    attempts = ctx.data.attempts(exam_id, user_ids, exam_questions, answered=False)
+    rng = random.Random(11)
+    bodies = []
+    for i in range(count):  # built ahead: the generator's CPU goes to sending, not to JSON
+        question = exam_questions[(i // students) % len(exam_questions)]
+        answer = {
+            "question_id": question["id"],
+            "response": response_for(question, rng),
+            "seq": i // students + 1,
+        }
+        bodies.append(json.dumps({"answers": [answer]}).encode())
+
+    async def request(session: aiohttp.ClientSession, i: int) -> int:
+        student = i % students
+        url = ctx.url(i, f"/attempts/{attempts[student]}/answers")
+        headers = _auth(tokens[student], **{"Content-Type": "application/json"})
+        async with session.put(url, data=bodies[i], headers=headers) as r:
+            await r.read()
+            return r.status
+
+    def body() -> dict[str, Any]:
+        run = open_loop(request, count=count, rate=rate)
+        with ctx.stack.engine.connect() as conn:
+            stored = conn.scalar(
+                select(func.count())
+                .select_from(Answer)
+                .where(Answer.attempt_id.in_(attempts[:1000]))
+            )
+        expected = sum(
+            min(len(exam_questions), len(range(s, count, students)))
+            for s in range(min(1000, students))
+        )
+        stats = summary(run)
+        return {
+            "load": stats, "timeline": _timeline(run), "students": students, "rate": rate,
+            "exam_id": str(exam_id),
+            "targets": [
+                _target(f"≥ {rate:.0f} saves/s for {ctx.autosave_seconds:.0f} s",
+                        stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
+                        f"{stats['throughput_per_s']}/s, errors {stats['errors']}"),
+                _target("p99 ≤ 100 ms", stats["p99_ms"] <= 100, f"p99 {stats['p99_ms']} ms"),
+                _target("every acknowledged save stored", stored == expected,
+                        f"{stored} of {expected} answers (first 1,000 students)"),
+            ],
+        }  # fmt: skip
+
+    return _measured(ctx, "autosave", body)
+
+
+def deadline(ctx: Context) -> dict[str, Any]:
+    """The deadline: `n` attempts of a 20-question exam submitted within 10 s, then graded."""
+    n = ctx.scaled(10000)
+    exam_id, exam_questions = ctx.data.exam()
+    user_ids = ctx.data.users(n)
+    tokens = ctx.data.tokens(user_ids)
+    attempts = ctx.data.attempts(exam_id, user_ids, exam_questions, answered=True)
+    last = exam_questions[-1]
+    final = json.dumps(
+        {
+            "answers": [
+                {
+                    "question_id": last["id"],
+                    "response": response_for(last, random.Random(3)),
+                    "seq": 2,
+                }
+            ]
+        }
+    ).encode()
+
+    async def request(session: aiohttp.ClientSession, i: int) -> int:
+        headers = _auth(tokens[i], **{"Content-Type": "application/json"})
+        async with session.post(
+            ctx.url(i, f"/attempts/{attempts[i]}/submit"), data=final, headers=headers
+        ) as r:
+            await r.read()
+            return r.status
+
+    def body() -> dict[str, Any]:
+        with Monitor(ctx.stack) as monitor:
+            run = open_loop(request, count=n, rate=n / 10)
+            submitted_at = time.perf_counter() - monitor.started
+            graded_by = _wait(lambda: _count(ctx, exam_id, "graded") >= n, 600)
+            graded_at = time.perf_counter() - monitor.started if graded_by else None
+        stats = summary(run)
+        graded = _count(ctx, exam_id, "graded")
+        after_last = round(graded_at - submitted_at, 1) if graded_at else None
+        return {
+            "load": stats, "timeline": _timeline(run), "ticks": _ticks(monitor),
+            "graded": graded, "graded_after_last_submit_s": after_last, "exam_id": str(exam_id),
+            "attempts": [str(a) for a in attempts], "tokens": tokens,
+            "targets": [
+                _target("every submit accepted (202)", stats["ok"] == n, f"{stats['ok']} of {n}"),
+                _target("submit p99 ≤ 500 ms", stats["p99_ms"] <= 500, f"p99 {stats['p99_ms']} ms"),
+                _target("all graded ≤ 60 s after the last submit", bool(after_last is not None and after_last <= 60),
+                        f"{after_last} s"),
+                _target("none lost", graded == n, f"{graded} of {n} graded"),
+            ],
+        }  # fmt: skip
+
+    return _measured(ctx, "deadline", body)
+
+
+def regrade(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
+    """Fix a key and regrade the deadline's attempts, while new submissions keep coming."""
+    exam_id = previous["exam_id"]
+    n = previous["graded"]
+    admin = ctx.data.tokens(ctx.data.users(1, role="admin"), role="admin")[0]
+    exam_questions = [{"id": qid, "type": t} for qid, t in _exam_questions(ctx, exam_id)]
+    trickle = ctx.scaled(200, minimum=20)
+    late_ids = ctx.data.users(trickle)
+    late_tokens = ctx.data.tokens(late_ids)
+    late = ctx.data.attempts(exam_id, late_ids, exam_questions, answered=True)
+    first = exam_questions[0]
+    import requests
+
+    patched = requests.patch(
+        ctx.url(0, f"/questions/{first['id']}"),
+        json={"correct_answer": "A"},
+        headers=_auth(admin),
+        timeout=30,
+    )
+    patched.raise_for_status()
+
+    async def submit(session: aiohttp.ClientSession, i: int) -> int:
+        async with session.post(
+            ctx.url(i, f"/attempts/{late[i]}/submit"), json={}, headers=_auth(late_tokens[i])
+        ) as r:
+            await r.read()
+            return r.status
+
+    def body() -> dict[str, Any]:
+        with Monitor(ctx.stack) as monitor:
+            began = time.perf_counter()
+            job = requests.post(
+                ctx.url(0, f"/exams/{exam_id}/regrade"),
+                json={"dry_run": False},
+                headers=_auth(admin),
+                timeout=30,
+            ).json()
+            runner = threading.Thread(
+                target=lambda: holder.append(open_loop(submit, count=trickle, rate=5))
+            )
+            holder: list[Run] = []
+            runner.start()
+            _wait(lambda: _job_done(ctx, job["job_id"]), 900)
+            job_seconds = time.perf_counter() - began
+            runner.join()
+            _wait(lambda: _count_in(ctx, late, "graded") >= trickle, 120)
+        with ctx.stack.engine.connect() as conn:
+            rows = conn.execute(
+                select(Attempt.submitted_at, Attempt.graded_at).where(Attempt.id.in_(late))
+            ).all()
+            final = conn.execute(
+                select(Job.status, Job.total, Job.done, Job.changed, Job.failed).where(
+                    Job.id == job["job_id"]
+                )
+            ).one()
+        latencies = sorted((g - s).total_seconds() for s, g in rows if s and g)
+        worst = round(latencies[-1], 2) if latencies else None
+        return {
+            "job": dict(zip(("status", "total", "done", "changed", "failed"), final, strict=True)),
+            "job_seconds": round(job_seconds, 1), "ticks": _ticks(monitor),
+            "trickle": {"submits": trickle, "graded": len(latencies), "p50_s": round(percentile(latencies, 50), 2),
+                        "p99_s": round(percentile(latencies, 99), 2), "max_s": worst},
+            "targets": [
+                _target(f"regrade {n:,} attempts ≤ 60 s",
+                        final[0] == "succeeded" and job_seconds <= 60 and final[2] == final[1] >= n and not final[4],
+                        f"{final[0]} in {job_seconds:.1f} s ({final[2]}/{final[1]} done, {final[4]} failed)"),
+                _target("new submissions graded ≤ 2 s meanwhile", bool(worst is not None and worst <= 2 and len(latencies) == trickle),
+                        f"max {worst} s over {len(latencies)} of {trickle}"),
+            ],
+        }  # fmt: skip
+
+    return _measured(ctx, "regrade", body)
+
+
+def polling(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
+    """Every open page polls its status: 2,000 requests/s, mostly 304 Not Modified."""
+    rate = max(20.0, 2000 * ctx.scale)
+    count = int(rate * ctx.polling_seconds)
+    attempts, tokens = previous["attempts"][:1000], previous["tokens"][:1000]
+    import requests
+
+    etags = [requests.get(ctx.url(i, f"/attempts/{a}/status"), headers=_auth(tokens[i]), timeout=30).headers.get("ETag", "")
+             for i, a in enumerate(attempts)]  # fmt: skip
+
+    async def request(session: aiohttp.ClientSession, i: int) -> int:
+        k = i % len(attempts)
+        headers = _auth(tokens[k], **{"If-None-Match": etags[k]})
+        async with session.get(ctx.url(i, f"/attempts/{attempts[k]}/status"), headers=headers) as r:
+            await r.read()
+            return r.status
+
+    def body() -> dict[str, Any]:
+        run = open_loop(request, count=count, rate=rate)
+        stats = summary(run)
+        not_modified = sum(1 for s in run.samples if s.status == 304)
+        return {
+            "load": stats, "timeline": _timeline(run), "not_modified": not_modified,
+            "targets": [
+                _target(f"{rate:.0f} requests/s", stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
+                        f"{stats['throughput_per_s']}/s ({not_modified} × 304), errors {stats['errors']}"),
+                _target("p99 ≤ 50 ms", stats["p99_ms"] <= 50, f"p99 {stats['p99_ms']} ms"),
+            ],
+        }  # fmt: skip
+
+    return _measured(ctx, "polling", body)
+
+
+def _timeline(run: Run) -> list[tuple[float, float, int]]:
+    """(due s, latency ms, status) per request, thinned to at most 20,000 points."""
+    step = max(1, len(run.samples) // 20000)
+    return [(round(s.due, 3), round(s.latency * 1000, 2), s.status) for s in run.samples[::step]]
+
+
+def _ticks(monitor: Monitor) -> list[dict[str, Any]]:
+    return [
+        {"t": round(t.t, 2), "queues": t.queues, "graded": t.graded, "submitted": t.submitted}
+        for t in monitor.ticks
+    ]
+
+
+def _wait(check: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _count(ctx: Context, exam_id: Any, status: str) -> int:
+    with ctx.stack.engine.connect() as conn:
+        return (
+            conn.scalar(
+                select(func.count()).where(Attempt.exam_id == exam_id, Attempt.status == status)
+            )
+            or 0
+        )
+
+
+def _count_in(ctx: Context, ids: list[Any], status: str) -> int:
+    with ctx.stack.engine.connect() as conn:
+        return (
+            conn.scalar(select(func.count()).where(Attempt.id.in_(ids), Attempt.status == status))
+            or 0
+        )
+
+
+def _job_done(ctx: Context, job_id: str) -> bool:
+    with ctx.stack.engine.connect() as conn:
+        return conn.scalar(select(Job.status).where(Job.id == job_id)) in ("succeeded", "failed")
+
+
+def _exam_questions(ctx: Context, exam_id: str) -> list[tuple[str, str]]:
+    from shared.models import ExamQuestion, Question
+
+    with ctx.stack.engine.connect() as conn:
+        rows = conn.execute(
+            select(ExamQuestion.question_id, Question.type)
+            .join(Question, Question.id == ExamQuestion.question_id)
+            .where(ExamQuestion.exam_id == exam_id)
+            .order_by(ExamQuestion.position)
+        ).all()
+    return [(str(q), t) for q, t in rows]

@@ -1,0 +1,159 @@
+"""The server-mode stack a benchmark starts on this machine: a private PostgreSQL (durable,
+like production) and Redis, gunicorn instance(s), Celery workers and beat."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+from alembic import command
+from sqlalchemy import Engine, create_engine
+
+from shared.config import Settings, load_settings
+from tests.conftest import alembic_config
+from tests.support.processes import Processes
+from tests.support.servers import PostgresServer, RedisServer, free_port
+
+JWT_SECRET = "benchmark-" + "s" * 40
+PG_SETTINGS = {
+    "max_connections": "400",
+    "shared_buffers": "512MB",
+    "work_mem": "8MB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+
+
+@dataclass
+class Topology:
+    """How many of each process: `single` is one machine's default, `scaleout` the shape of
+    a multi-machine deployment (two API instances, two workers)."""
+
+    name: str = "single"
+    api_instances: int = 1
+    gunicorn_workers: int = 2
+    gunicorn_threads: int = 8
+    # (queues, concurrency) per worker process.
+    workers: list[tuple[str, int]] = field(
+        default_factory=lambda: [("grading,default", 2), ("bulk", 1)]
+    )
+
+
+TOPOLOGIES = {
+    "single": Topology(),
+    "scaleout": Topology(
+        name="scaleout",
+        api_instances=2,
+        gunicorn_workers=1,
+        workers=[("grading,default", 2), ("grading,bulk,default", 2)],
+    ),
+}
+
+
+class Stack:
+    def __init__(self, root: Path, topology: Topology) -> None:
+        self.root, self.topology = root, topology
+        self.pg = PostgresServer(durable=True, settings=PG_SETTINGS)
+        self.redis = RedisServer()
+        self.ports = [free_port() for _ in range(topology.api_instances)]
+        self.procs: Processes | None = None
+        self.settings: Settings | None = None
+        self.engine: Engine | None = None
+
+    @property
+    def api_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}/api/v1" for port in self.ports]
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.pg.init()
+        self.redis.start()
+        values = {
+            "DATABASE_URL": self.pg.url,
+            "REDIS_URL": self.redis.url,
+            "JWT_SECRET_KEY": JWT_SECRET,
+            "VAR_DIR": str(self.root / "var"),
+            "LOG_LEVEL": "WARNING",
+            "JWT_ACCESS_TOKEN_SECONDS": "7200",
+            "LOGIN_FAILURES_PER_ADDRESS": "1000000 per minute",
+            "DB_POOL_SIZE": str(self.topology.gunicorn_threads + 2),
+        }
+        self.settings = load_settings(**values)
+        command.upgrade(alembic_config(self.pg.url), "head")
+        self.engine = create_engine(self.pg.url, pool_size=10)
+        env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+        env.update(values, PYTHONUNBUFFERED="1")
+        self.procs = Processes(self.root, env)
+        for index, port in enumerate(self.ports):
+            self.procs.start(
+                f"web{index}", "gunicorn", "-c", "deploy/gunicorn.conf.py", "web:create_app()",
+                API_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(self.topology.gunicorn_workers),
+                GUNICORN_THREADS=str(self.topology.gunicorn_threads),
+                PROMETHEUS_MULTIPROC_DIR=str(self.root / f"prometheus{index}"),
+            )  # fmt: skip
+        for index, (queues, concurrency) in enumerate(self.topology.workers):
+            self.procs.start(
+                f"worker{index}", "celery", "-A", "worker", "worker", "-Q", queues,
+                "--concurrency", str(concurrency), "-n", f"worker{index}@%h",
+                "--without-gossip", "--without-mingle",
+            )  # fmt: skip
+        self.procs.beat("beat")
+        for url in self.api_urls:
+            self._wait_healthy(url.removesuffix("/api/v1") + "/readyz")
+
+    def _wait_healthy(self, url: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url, timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"{url} never became ready:\n{self.procs.logs() if self.procs else ''}")
+
+    def stop(self) -> None:
+        if self.procs:
+            self.procs.stop_all()
+        if self.engine:
+            self.engine.dispose()
+        self.redis.stop()
+        self.pg.destroy()
+
+    def process_groups(self) -> dict[str, list[psutil.Process]]:
+        """Every process of the stack by role, for CPU and memory accounting."""
+        groups: dict[str, list[psutil.Process]] = {}
+        assert self.procs is not None
+        for name, popen in self.procs.running:
+            role = (
+                "web" if name.startswith("web") else "beat" if name.startswith("beat") else "worker"
+            )
+            try:
+                parent = psutil.Process(popen.pid)
+                groups.setdefault(role, []).extend([parent, *parent.children(recursive=True)])
+            except psutil.NoSuchProcess:
+                continue
+        groups["postgres"] = [
+            p for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and str(self.pg.port) in " ".join(p.info["cmdline"] or [])
+            or _child_of_postgres(p, self.pg.port)
+        ]  # fmt: skip
+        groups["redis"] = [psutil.Process(self.redis.process.pid)] if self.redis.process else []
+        groups["loadgen"] = [psutil.Process()]
+        return groups
+
+
+def _child_of_postgres(process: psutil.Process, port: int) -> bool:
+    try:
+        parent = process.parent()
+        return (
+            process.name() == "postgres"
+            and parent is not None
+            and str(port) in " ".join(parent.cmdline())
+        )
+    except psutil.Error:
+        return False
