@@ -30,9 +30,11 @@ INSERT INTO answers (attempt_id, question_id, response, seq, saved_at, needs_man
   SET response = excluded.response, seq = excluded.seq, saved_at = excluded.saved_at
   WHERE answers.seq IS NULL OR excluded.seq IS NULL OR excluded.seq > answers.seq
   RETURNING question_id;
-UPDATE attempts SET last_activity_at = now() WHERE id = (SELECT attempt_id FROM bench_ids WHERE n = :n);
+UPDATE attempts SET last_activity_at = now()
+  WHERE id = (SELECT attempt_id FROM bench_ids WHERE n = :n);
 INSERT INTO attempt_events (attempt_id, kind, data, created_at)
-  SELECT attempt_id, 'saved', '{{"answers": []}}'::jsonb, now() FROM bench_ids WHERE n = :n RETURNING id;
+  SELECT attempt_id, 'saved', '{{"answers": []}}'::jsonb, now() FROM bench_ids WHERE n = :n
+  RETURNING id;
 COMMIT;
 """
 
@@ -47,23 +49,52 @@ def measure(stack: Any, autosave: dict[str, Any]) -> dict[str, Any]:
     exam_id = autosave["exam_id"]
     with stack.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_ids, bench_questions"))
-        conn.execute(text(
-            "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, id AS attempt_id "
-            "FROM attempts WHERE exam_id = :e"), {"e": exam_id})  # fmt: skip
+        conn.execute(
+            text(
+                "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id) AS n, "
+                "id AS attempt_id FROM attempts WHERE exam_id = :e"
+            ),
+            {"e": exam_id},
+        )
         conn.execute(text("ALTER TABLE bench_ids ADD PRIMARY KEY (n)"))
-        conn.execute(text(
-            "CREATE TABLE bench_questions AS SELECT position AS n, question_id FROM exam_questions "
-            "WHERE exam_id = :e"), {"e": exam_id})  # fmt: skip
+        conn.execute(
+            text(
+                "CREATE TABLE bench_questions AS SELECT position AS n, question_id "
+                "FROM exam_questions WHERE exam_id = :e"
+            ),
+            {"e": exam_id},
+        )
         attempts = conn.scalar(text("SELECT count(*) FROM bench_ids"))
         questions = conn.scalar(text("SELECT count(*) FROM bench_questions"))
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(SCRIPT.format(attempts=attempts, questions=questions, exam_id=exam_id))
     try:
         out = subprocess.run(
-            [pgbench, "-h", "127.0.0.1", "-p", str(stack.pg.port), "-U", "postgres", "-n",
-             "-M", "simple", "-c", str(CLIENTS), "-j", "2", "-T", str(SECONDS), "-f", script.name, "exam"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            [
+                pgbench,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(stack.pg.port),
+                "-U",
+                "postgres",
+                "-n",
+                "-M",
+                "simple",
+                "-c",
+                str(CLIENTS),
+                "-j",
+                "2",
+                "-T",
+                str(SECONDS),
+                "-f",
+                script.name,
+                "exam",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         Path(script.name).unlink()
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))  # type: ignore[union-attr]

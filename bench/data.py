@@ -22,18 +22,30 @@ from web import create_app
 
 # A realistic mix (no essays: they would wait for a human, not for the graders).
 QUESTION_MIX = [
-    {"type": "single_choice", "prompt": "Pick one", "correct_answer": "B",
-     "options": [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}]},
-    {"type": "multiple_choice", "prompt": "Pick some", "correct_answer": ["A", "C"],
-     "scoring": "partial", "options": [{"text": "a"}, {"text": "b"}, {"text": "c"}]},
+    {
+        "type": "single_choice",
+        "prompt": "Pick one",
+        "correct_answer": "B",
+        "options": [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}],
+    },
+    {
+        "type": "multiple_choice",
+        "prompt": "Pick some",
+        "correct_answer": ["A", "C"],
+        "scoring": "partial",
+        "options": [{"text": "a"}, {"text": "b"}, {"text": "c"}],
+    },
     {"type": "true_false", "prompt": "True?", "correct_answer": True},
     {"type": "short_text", "prompt": "Name it", "correct_answer": ["Paris", "Paris city"]},
     {"type": "numeric", "prompt": "How much?", "correct_answer": 0.3, "tolerance": 0.01},
-]  # fmt: skip
+]
 RESPONSES = {
-    "single_choice": ["A", "B", "C"], "multiple_choice": [["A", "C"], ["A"], ["B"]],
-    "true_false": [True, False], "short_text": ["Paris", "paris", "Lyon"], "numeric": [0.3, 0.31, 1],
-}  # fmt: skip
+    "single_choice": ["A", "B", "C"],
+    "multiple_choice": [["A", "C"], ["A"], ["B"]],
+    "true_false": [True, False],
+    "short_text": ["Paris", "paris", "Lyon"],
+    "numeric": [0.3, 0.31, 1],
+}
 
 
 class Data:
@@ -66,10 +78,16 @@ class Data:
         ids = [uuid.uuid4() for _ in range(count)]
         now = utcnow()
         rows = [
-            {"id": i, "email": f"{role}-{i.hex[:12]}@bench.test", "password_hash": self.password_hash,
-             "full_name": f"Bench {role}", "role": role, "created_at": now}
+            {
+                "id": i,
+                "email": f"{role}-{i.hex[:12]}@bench.test",
+                "password_hash": self.password_hash,
+                "full_name": f"Bench {role}",
+                "role": role,
+                "created_at": now,
+            }
             for i in ids
-        ]  # fmt: skip
+        ]
         with self.session() as session:
             for start in range(0, len(rows), 5000):
                 session.execute(insert(User), rows[start : start + 5000])
@@ -86,27 +104,46 @@ class Data:
             ]
 
     def attempts(
-        self, exam_id: uuid.UUID, student_ids: list[uuid.UUID], exam_questions: list[dict[str, Any]],
-        *, answered: bool,
-    ) -> list[uuid.UUID]:  # fmt: skip
+        self,
+        exam_id: uuid.UUID,
+        student_ids: list[uuid.UUID],
+        exam_questions: list[dict[str, Any]],
+        *,
+        answered: bool,
+    ) -> list[uuid.UUID]:
         """In-progress attempts (two hours left), each with every question answered if asked."""
         now, rng = utcnow(), random.Random(7)
         order = [q["id"] for q in exam_questions]
         attempts, answers = [], []
         for student in student_ids:
             attempt_id = uuid.uuid4()
-            attempts.append({
-                "id": attempt_id, "exam_id": exam_id, "student_id": student, "attempt_number": 1,
-                "status": "in_progress", "started_at": now, "last_activity_at": now,
-                "deadline": now + timedelta(hours=2), "expires_at": now + timedelta(hours=2, seconds=30),
-                "max_score": len(order), "question_order": order, "revision": 1,
-            })  # fmt: skip
+            attempts.append(
+                {
+                    "id": attempt_id,
+                    "exam_id": exam_id,
+                    "student_id": student,
+                    "attempt_number": 1,
+                    "status": "in_progress",
+                    "started_at": now,
+                    "last_activity_at": now,
+                    "deadline": now + timedelta(hours=2),
+                    "expires_at": now + timedelta(hours=2, seconds=30),
+                    "max_score": len(order),
+                    "question_order": order,
+                    "revision": 1,
+                }
+            )
             if answered:
                 answers += [
-                    {"attempt_id": attempt_id, "question_id": uuid.UUID(q["id"]), "seq": 1,
-                     "response": rng.choice(RESPONSES[q["type"]]), "saved_at": now}
+                    {
+                        "attempt_id": attempt_id,
+                        "question_id": uuid.UUID(q["id"]),
+                        "seq": 1,
+                        "response": rng.choice(RESPONSES[q["type"]]),
+                        "saved_at": now,
+                    }
                     for q in exam_questions
-                ]  # fmt: skip
+                ]
         with self.session() as session:
             for start in range(0, len(attempts), 5000):
                 session.execute(insert(Attempt), attempts[start : start + 5000])

@@ -94,9 +94,14 @@ def main() -> None:
     for name, data in cases.items():
         outcome, elapsed, peak = refuse(data)
         results.append(
-            {"input": name, "bytes": len(data), "outcome": outcome,
-             "seconds": round(elapsed, 3), "peak_mib": round(peak, 1)}
-        )  # fmt: skip
+            {
+                "input": name,
+                "bytes": len(data),
+                "outcome": outcome,
+                "seconds": round(elapsed, 3),
+                "peak_mib": round(peak, 1),
+            }
+        )
         print(f"{name:32} {len(data):>9} {outcome[:60]:60} {elapsed:>8.2f} {peak:>9.1f}")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

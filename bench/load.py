@@ -62,7 +62,7 @@ async def _open_loop(request: Request, count: int, rate: float, connections: int
         async def one(index: int, due: float) -> None:
             try:
                 status = await request(session, index)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 status = 0
             run.samples.append(
                 Sample(due=due, latency=time.perf_counter() - run.started - due, status=status)

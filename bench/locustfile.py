@@ -98,9 +98,10 @@ class Student(HttpUser):
         etag = ""
         for _ in range(120):
             response = self.client.get(
-                f"/api/v1/attempts/{self.attempt_id}/status", headers={"If-None-Match": etag},
+                f"/api/v1/attempts/{self.attempt_id}/status",
+                headers={"If-None-Match": etag},
                 name="/attempts/[id]/status",
-            )  # fmt: skip
+            )
             etag = response.headers.get("ETag", etag)
             if response.status_code == 200 and response.json()["status"] == "graded":
                 break

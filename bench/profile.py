@@ -33,9 +33,21 @@ def start(stack: Any, out: Path, scenario: str) -> list[tuple[subprocess.Popen[b
     for role, pid in _targets(stack).items():
         raw = out / f"{scenario}-{role}.txt"
         process = subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         started.append((process, raw))
     return started
 

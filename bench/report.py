@@ -13,9 +13,12 @@ matplotlib.use("Agg")  # no screen on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
 SCENARIO_TITLES = {
-    "start": "1. Start", "autosave": "2. Autosave", "deadline": "3. Deadline",
-    "regrade": "4. Regrade during submissions", "polling": "5. Status polling",
-}  # fmt: skip
+    "start": "1. Start",
+    "autosave": "2. Autosave",
+    "deadline": "3. Deadline",
+    "regrade": "4. Regrade during submissions",
+    "polling": "5. Status polling",
+}
 
 
 def write(results: dict[str, Any], out: Path) -> None:
@@ -46,25 +49,32 @@ def markdown(results: dict[str, Any]) -> str:
     for name, scenario in results["scenarios"].items():
         for target in scenario.get("targets", []):
             mark = "yes" if target["met"] else "**no**"
-            lines.append(
-                f"| {SCENARIO_TITLES.get(name, name)} | {target['target']} | {target['measured']} | {mark} |"
-            )
+            title = SCENARIO_TITLES.get(name, name)
+            lines.append(f"| {title} | {target['target']} | {target['measured']} | {mark} |")
     memory = results.get("memory", {})
     if memory:
         lines += ["", "| process | resident memory after the run (MiB) |", "|---|---|"]
         for kind, values in memory.items():
             lines.append(f"| {kind} | {', '.join(str(v) for v in values)} |")
-    lines += ["", "CPU used per role (core-seconds; cores = average cores busy):", "",
-              "| scenario | " + " | ".join(ROLES) + " |", "|---" * (len(ROLES) + 1) + "|"]  # fmt: skip
+    lines += [
+        "",
+        "CPU used per role (core-seconds; cores = average cores busy):",
+        "",
+        "| scenario | " + " | ".join(ROLES) + " |",
+        "|---" * (len(ROLES) + 1) + "|",
+    ]
     for name, scenario in results["scenarios"].items():
         cpu = scenario.get("cpu", {})
         cells = [f"{cpu[r]['cpu_s']} s ({cpu[r]['cores']})" if r in cpu else "–" for r in ROLES]
         lines.append(f"| {SCENARIO_TITLES.get(name, name)} | " + " | ".join(cells) + " |")
     if results.get("ceiling"):
         c = results["ceiling"]
-        lines += ["", f"PostgreSQL ceiling (pgbench running the autosave's own SQL, {c['clients']} clients): "
-                      f"{c['tps']:.0f} saves/s; our autosave reached {c['ours']:.0f}/s = "
-                      f"{c['fraction']:.0%} of it."]  # fmt: skip
+        lines += [
+            "",
+            f"PostgreSQL ceiling (pgbench running the autosave's own SQL, {c['clients']} clients): "
+            f"{c['tps']:.0f} saves/s; our autosave reached {c['ours']:.0f}/s = "
+            f"{c['fraction']:.0%} of it.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -32,7 +32,10 @@ ORDER = ["start", "autosave", "deadline", "regrade", "polling"]
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
-    return f"{psutil.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}"
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{psutil.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}"
+    )
 
 
 def run(
@@ -43,15 +46,22 @@ def run(
     root = Path(tempfile.mkdtemp(prefix="exam-bench-"))
     stack = Stack(root, topology)
     results: dict[str, Any] = {
-        "label": label, "topology": topology.__dict__, "scale": scale, "machine": machine(),
-        "started": datetime.now(UTC).isoformat(timespec="seconds"), "scenarios": {},
-    }  # fmt: skip
+        "label": label,
+        "topology": topology.__dict__,
+        "scale": scale,
+        "machine": machine(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenarios": {},
+    }
     try:
         stack.start()
         ctx = scenarios.Context(
-            stack=stack, data=Data(stack), scale=scale, autosave_seconds=autosave_seconds,
+            stack=stack,
+            data=Data(stack),
+            scale=scale,
+            autosave_seconds=autosave_seconds,
             profile_dir=RESULTS / label / "profiles" if profiles else None,
-        )  # fmt: skip
+        )
         previous: dict[str, Any] = {}
         for name in ORDER:
             if name not in selected:
@@ -67,9 +77,8 @@ def run(
                 previous[name] = result
             results["scenarios"][name] = result
             for target in result["targets"]:
-                print(
-                    f"    {'ok ' if target['met'] else 'MISS'} {target['target']}: {target['measured']}"
-                )
+                mark = "ok  " if target["met"] else "MISS"
+                print(f"    {mark} {target['target']}: {target['measured']}")
             print(f"    ({time.perf_counter() - began:.0f} s)", flush=True)
             if name == "autosave" and "ceiling" in selected:
                 results["ceiling"] = ceiling.measure(stack, result)
@@ -94,8 +103,11 @@ def main(argv: list[str] | None = None) -> None:
         "--scale", type=float, default=1.0, help="fraction of every population and rate"
     )
     parser.add_argument("--topology", choices=[*TOPOLOGIES, "both"], default="single")
-    parser.add_argument("--scenarios", default=",".join([*ORDER, "ceiling"]),
-                        help=f"comma-separated, from {', '.join([*ORDER, 'ceiling'])}")  # fmt: skip
+    parser.add_argument(
+        "--scenarios",
+        default=",".join([*ORDER, "ceiling"]),
+        help=f"comma-separated, from {', '.join([*ORDER, 'ceiling'])}",
+    )
     parser.add_argument("--autosave-seconds", type=float, default=60)
     parser.add_argument("--profile", action="store_true", help="py-spy a web and a worker process")
     args = parser.parse_args(argv)

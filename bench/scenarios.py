@@ -80,13 +80,18 @@ def start(ctx: Context) -> dict[str, Any]:
             )
         stats = summary(run)
         return {
-            "load": stats, "timeline": _timeline(run), "created": created,
+            "load": stats,
+            "timeline": _timeline(run),
+            "created": created,
             "targets": [
-                _target(f"{n} starts within 10 s all succeed", stats["ok"] == n == created,
-                        f"{stats['ok']} ok, {created} created, errors {stats['errors']}"),
+                _target(
+                    f"{n} starts within 10 s all succeed",
+                    stats["ok"] == n == created,
+                    f"{stats['ok']} ok, {created} created, errors {stats['errors']}",
+                ),
                 _target("p99 ≤ 2 s", stats["p99_ms"] <= 2000, f"p99 {stats['p99_ms']} ms"),
             ],
-        }  # fmt: skip
+        }
 
     return _measured(ctx, "start", body)
 
@@ -132,17 +137,25 @@ def autosave(ctx: Context) -> dict[str, Any]:
         )
         stats = summary(run)
         return {
-            "load": stats, "timeline": _timeline(run), "students": students, "rate": rate,
+            "load": stats,
+            "timeline": _timeline(run),
+            "students": students,
+            "rate": rate,
             "exam_id": str(exam_id),
             "targets": [
-                _target(f"≥ {rate:.0f} saves/s for {ctx.autosave_seconds:.0f} s",
-                        stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
-                        f"{stats['throughput_per_s']}/s, errors {stats['errors']}"),
+                _target(
+                    f"≥ {rate:.0f} saves/s for {ctx.autosave_seconds:.0f} s",
+                    stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
+                    f"{stats['throughput_per_s']}/s, errors {stats['errors']}",
+                ),
                 _target("p99 ≤ 100 ms", stats["p99_ms"] <= 100, f"p99 {stats['p99_ms']} ms"),
-                _target("every acknowledged save stored", stored == expected,
-                        f"{stored} of {expected} answers (first 1,000 students)"),
+                _target(
+                    "every acknowledged save stored",
+                    stored == expected,
+                    f"{stored} of {expected} answers (first 1,000 students)",
+                ),
             ],
-        }  # fmt: skip
+        }
 
     return _measured(ctx, "autosave", body)
 
@@ -185,17 +198,25 @@ def deadline(ctx: Context) -> dict[str, Any]:
         graded = _count(ctx, exam_id, "graded")
         after_last = round(graded_at - submitted_at, 1) if graded_at else None
         return {
-            "load": stats, "timeline": _timeline(run), "ticks": _ticks(monitor),
-            "graded": graded, "graded_after_last_submit_s": after_last, "exam_id": str(exam_id),
-            "attempts": [str(a) for a in attempts], "tokens": tokens,
+            "load": stats,
+            "timeline": _timeline(run),
+            "ticks": _ticks(monitor),
+            "graded": graded,
+            "graded_after_last_submit_s": after_last,
+            "exam_id": str(exam_id),
+            "attempts": [str(a) for a in attempts],
+            "tokens": tokens,
             "targets": [
                 _target("every submit accepted (202)", stats["ok"] == n, f"{stats['ok']} of {n}"),
                 _target("submit p99 ≤ 500 ms", stats["p99_ms"] <= 500, f"p99 {stats['p99_ms']} ms"),
-                _target("all graded ≤ 60 s after the last submit", bool(after_last is not None and after_last <= 60),
-                        f"{after_last} s"),
+                _target(
+                    "all graded ≤ 60 s after the last submit",
+                    bool(after_last is not None and after_last <= 60),
+                    f"{after_last} s",
+                ),
                 _target("none lost", graded == n, f"{graded} of {n} graded"),
             ],
-        }  # fmt: skip
+        }
 
     return _measured(ctx, "deadline", body)
 
@@ -259,17 +280,32 @@ def regrade(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
         worst = round(latencies[-1], 2) if latencies else None
         return {
             "job": dict(zip(("status", "total", "done", "changed", "failed"), final, strict=True)),
-            "job_seconds": round(job_seconds, 1), "ticks": _ticks(monitor),
-            "trickle": {"submits": trickle, "graded": len(latencies), "p50_s": round(percentile(latencies, 50), 2),
-                        "p99_s": round(percentile(latencies, 99), 2), "max_s": worst},
+            "job_seconds": round(job_seconds, 1),
+            "ticks": _ticks(monitor),
+            "trickle": {
+                "submits": trickle,
+                "graded": len(latencies),
+                "p50_s": round(percentile(latencies, 50), 2),
+                "p99_s": round(percentile(latencies, 99), 2),
+                "max_s": worst,
+            },
             "targets": [
-                _target(f"regrade {n:,} attempts ≤ 60 s",
-                        final[0] == "succeeded" and job_seconds <= 60 and final[2] == final[1] >= n and not final[4],
-                        f"{final[0]} in {job_seconds:.1f} s ({final[2]}/{final[1]} done, {final[4]} failed)"),
-                _target("new submissions graded ≤ 2 s meanwhile", bool(worst is not None and worst <= 2 and len(latencies) == trickle),
-                        f"max {worst} s over {len(latencies)} of {trickle}"),
+                _target(
+                    f"regrade {n:,} attempts ≤ 60 s",
+                    final[0] == "succeeded"
+                    and job_seconds <= 60
+                    and final[2] == final[1] >= n
+                    and not final[4],
+                    f"{final[0]} in {job_seconds:.1f} s "
+                    f"({final[2]}/{final[1]} done, {final[4]} failed)",
+                ),
+                _target(
+                    "new submissions graded ≤ 2 s meanwhile",
+                    bool(worst is not None and worst <= 2 and len(latencies) == trickle),
+                    f"max {worst} s over {len(latencies)} of {trickle}",
+                ),
             ],
-        }  # fmt: skip
+        }
 
     return _measured(ctx, "regrade", body)
 
@@ -281,8 +317,12 @@ def polling(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
     attempts, tokens = previous["attempts"][:1000], previous["tokens"][:1000]
     import requests
 
-    etags = [requests.get(ctx.url(i, f"/attempts/{a}/status"), headers=_auth(tokens[i]), timeout=30).headers.get("ETag", "")
-             for i, a in enumerate(attempts)]  # fmt: skip
+    etags = [
+        requests.get(
+            ctx.url(i, f"/attempts/{a}/status"), headers=_auth(tokens[i]), timeout=30
+        ).headers.get("ETag", "")
+        for i, a in enumerate(attempts)
+    ]
 
     async def request(session: aiohttp.ClientSession, i: int) -> int:
         k = i % len(attempts)
@@ -296,13 +336,19 @@ def polling(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
         stats = summary(run)
         not_modified = sum(1 for s in run.samples if s.status == 304)
         return {
-            "load": stats, "timeline": _timeline(run), "not_modified": not_modified,
+            "load": stats,
+            "timeline": _timeline(run),
+            "not_modified": not_modified,
             "targets": [
-                _target(f"{rate:.0f} requests/s", stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
-                        f"{stats['throughput_per_s']}/s ({not_modified} × 304), errors {stats['errors']}"),
+                _target(
+                    f"{rate:.0f} requests/s",
+                    stats["throughput_per_s"] >= 0.98 * rate and not stats["errors"],
+                    f"{stats['throughput_per_s']}/s ({not_modified} × 304), "
+                    f"errors {stats['errors']}",
+                ),
                 _target("p99 ≤ 50 ms", stats["p99_ms"] <= 50, f"p99 {stats['p99_ms']} ms"),
             ],
-        }  # fmt: skip
+        }
 
     return _measured(ctx, "polling", body)
 

@@ -90,17 +90,32 @@ class Stack:
         self.procs = Processes(self.root, env)
         for index, port in enumerate(self.ports):
             self.procs.start(
-                f"web{index}", "gunicorn", "-c", "deploy/gunicorn.conf.py", "web:create_app()",
-                API_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(self.topology.gunicorn_workers),
+                f"web{index}",
+                "gunicorn",
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "web:create_app()",
+                API_BIND=f"127.0.0.1:{port}",
+                WEB_CONCURRENCY=str(self.topology.gunicorn_workers),
                 GUNICORN_THREADS=str(self.topology.gunicorn_threads),
                 PROMETHEUS_MULTIPROC_DIR=str(self.root / f"prometheus{index}"),
-            )  # fmt: skip
+            )
         for index, (queues, concurrency) in enumerate(self.topology.workers):
             self.procs.start(
-                f"worker{index}", "celery", "-A", "worker", "worker", "-Q", queues,
-                "--concurrency", str(concurrency), "-n", f"worker{index}@%h",
-                "--without-gossip", "--without-mingle",
-            )  # fmt: skip
+                f"worker{index}",
+                "celery",
+                "-A",
+                "worker",
+                "worker",
+                "-Q",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "-n",
+                f"worker{index}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            )
         self.procs.beat("beat")
         for url in self.api_urls:
             self._wait_healthy(url.removesuffix("/api/v1") + "/readyz")
@@ -138,10 +153,12 @@ class Stack:
             except psutil.NoSuchProcess:
                 continue
         groups["postgres"] = [
-            p for p in psutil.process_iter(["name", "cmdline"])
-            if p.info["name"] == "postgres" and str(self.pg.port) in " ".join(p.info["cmdline"] or [])
+            p
+            for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres"
+            and str(self.pg.port) in " ".join(p.info["cmdline"] or [])
             or _child_of_postgres(p, self.pg.port)
-        ]  # fmt: skip
+        ]
         groups["redis"] = [psutil.Process(self.redis.process.pid)] if self.redis.process else []
         groups["loadgen"] = [psutil.Process()]
         return groups

@@ -98,7 +98,9 @@ class TwoLevelCache:
 
 def create_cache(settings: Settings) -> Cache:
     url = settings.cache_url
-    return TwoLevelCache(MemoryCache(), RedisCache(url)) if url else MemoryCache()
+    if not url:
+        return MemoryCache()
+    return TwoLevelCache(MemoryCache(), RedisCache(url, prefix=f"{settings.REDIS_KEY_PREFIX}exam:"))
 
 
 def get_or_build(cache: Cache, key: str, build: Callable[[], Any], ttl: int) -> Any:

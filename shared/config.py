@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     CELERY_RESULT_BACKEND: str | None = None
     CACHE_URL: str | None = None
     RATELIMIT_STORAGE_URL: str | None = None
+    # Prepended to every Redis key (queues, cache, rate limits): lets two deployments (or two
+    # test runs) share one Redis without seeing each other's messages.
+    REDIS_KEY_PREFIX: str = Field("", pattern=r"^[A-Za-z0-9:_-]*$", max_length=40)
 
     JWT_SECRET_KEY: SecretStr | None = None
     JWT_ACCESS_TOKEN_SECONDS: int = Field(900, ge=30, le=86400)

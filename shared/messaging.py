@@ -53,10 +53,13 @@ MAX_COUNTDOWN_SECONDS = VISIBILITY_TIMEOUT_SECONDS - 1800
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Global Celery settings chosen for idempotent, short tasks."""
     transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
+    if settings.REDIS_KEY_PREFIX:
+        transport_options["global_keyprefix"] = settings.REDIS_KEY_PREFIX
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.result_backend,
         "broker_transport_options": transport_options,
+        "result_backend_transport_options": dict(transport_options),
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.BROKER_PUBLISH_TIMEOUT_SECONDS,
         "task_serializer": "json",

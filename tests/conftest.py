@@ -27,6 +27,7 @@ ADMIN_DATABASE_URL = os.environ.get(
 # Base db of four (broker, results, cache, rate limits) kept apart from a developer's 0..3.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+REDIS_PREFIX = f"t{uuid.uuid4().hex[:10]}:"
 
 
 def alembic_config(database_url: str) -> Config:
@@ -65,6 +66,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "LOG_LEVEL": "WARNING",
+        # This run's own Redis keys: another test run on the machine can't take its messages.
+        "REDIS_KEY_PREFIX": REDIS_PREFIX,
     }
     os.environ.update(env)
     get_settings.cache_clear()
@@ -113,16 +116,22 @@ def committed(engine: Engine) -> Iterator[sessionmaker[Session]]:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(autouse=True)
-def _clean_redis(request: pytest.FixtureRequest) -> None:
-    """Rate-limit counters and caches never leak from one test into the next."""
-    if "settings" not in request.fixturenames:
-        return
+def clean_redis() -> None:
+    """Delete this run's keys (queues, caches, rate-limit counters), nobody else's."""
     base = int(TEST_REDIS_URL.rsplit("/", 1)[1])
     for db_number in range(base, base + 4):
         client = redis.Redis.from_url(TEST_REDIS_URL.rsplit("/", 1)[0] + f"/{db_number}")
-        client.flushdb()
+        keys = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(request: pytest.FixtureRequest) -> None:
+    """Rate-limit counters and caches never leak from one test into the next."""
+    if "settings" in request.fixturenames:
+        clean_redis()
 
 
 @pytest.fixture(scope="session")

@@ -97,5 +97,5 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         # If Redis is down, logins still work (unlimited) rather than failing.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_KEY_PREFIX": "exam",
+        "RATELIMIT_KEY_PREFIX": f"{settings.REDIS_KEY_PREFIX}exam",
     }

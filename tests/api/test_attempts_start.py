@@ -133,7 +133,8 @@ class TestCachedPayload:
         exam = make_exam(session, questions=[question])
         start(client, login(client, make_user(session, settings)), exam)
         cache = redis.Redis.from_url(settings.cache_url)
-        assert len(cache.keys(f"exam:exam-payload:{exam.id}:*")) == 1
+        prefix = settings.REDIS_KEY_PREFIX
+        assert len(cache.keys(f"{prefix}exam:exam-payload:{exam.id}:*")) == 1
         client.patch(
             f"/api/v1/questions/{question.id}", json={"prompt": "Capital of France (fixed)?"},
             headers=login(client, admin),

@@ -9,6 +9,8 @@ import zipfile
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import stream_encode_multipart
 
 from shared.config import load_settings
 from shared.models import Question
@@ -47,10 +49,14 @@ def workbook(rows, title="Questions") -> bytes:
 
 def upload(client, headers, data: bytes, *, dry_run=False, filename="questions.xlsx"):
     query = "?dry_run=true" if dry_run else ""
+    # Encoded in memory: the test client would spool a large body to a temporary file that
+    # nothing closes (a ResourceWarning at some later test).
+    fields = MultiDict({"file": FileStorage(io.BytesIO(data), filename=filename)})
+    stream, length, boundary = stream_encode_multipart(fields, use_tempfile=False)
     return client.post(
         f"{URL}/import{query}",
-        data={"file": (io.BytesIO(data), filename)},
-        content_type="multipart/form-data",
+        data=stream.read(),
+        content_type=f"multipart/form-data; boundary={boundary}",
         headers=headers,
     )
 

@@ -7,14 +7,13 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from shared.config import load_settings
 from shared.db import transaction
 from shared.messaging import TaskName, create_celery
 from shared.models import Attempt, AttemptEvent, Notification, utcnow
-from tests.conftest import TEST_REDIS_URL
+from tests.conftest import clean_redis
 from tests.factories import login, make_exam, make_question, make_user
 from tests.support.processes import wait_until
 from tests.support.servers import RedisServer, SmtpInbox, free_port
@@ -242,7 +241,7 @@ def test_an_overdue_attempt_whose_countdown_was_lost_is_swept_and_graded(
     time.sleep(1.5)
     with transaction(settings) as session:  # the countdown message was lost with a broker
         assert session.get(Attempt, attempt["id"]).expires_at < utcnow()
-    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    clean_redis()  # this run's queues: the countdown is gone
     processes.worker(EXPIRY_SWEEP_SECONDS="1")
     processes.beat(EXPIRY_SWEEP_SECONDS="1")
     row = wait_until(graded(committed, attempt["id"]), 30, "the sweep to submit and grade")

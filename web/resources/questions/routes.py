@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from shared.models import Question, Role
 from shared.services import question_import, questions
+from web.downloads import XLSX, attachment
 from web.errors import ErrorSchema, error_body
 from web.extensions import db_session, settings
 from web.resources.questions.schemas import (
@@ -25,7 +26,6 @@ from web.resources.questions.schemas import (
 from web.security import Blueprint
 
 blp = Blueprint("questions", __name__, url_prefix="/api/v1/questions", description="Question bank")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("")
@@ -95,7 +95,10 @@ class QuestionItem(MethodView):
 def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:
     """Import questions from an .xlsx: all rows or none"""
     upload = files["file"]
-    data = upload.stream.read(settings().IMPORT_MAX_BYTES + 1)
+    try:
+        data = upload.stream.read(settings().IMPORT_MAX_BYTES + 1)
+    finally:  # a large upload is spooled to a temporary file: close it now, not at GC
+        upload.close()
     outcome = question_import.import_questions(
         db_session(), settings(), data, dry_run=query["dry_run"]
     )
@@ -114,7 +117,7 @@ def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:
 @blp.response(200, content_type=XLSX, description="The import template")
 def import_template() -> Response:
     """The .xlsx template: header row, one example per type, a sheet of column help"""
-    return _xlsx(question_import.sheet.write_template(), "questions-template.xlsx")
+    return attachment(question_import.sheet.write_template(), XLSX, "questions-template.xlsx")
 
 
 @blp.route("/export.xlsx", methods=["GET"])
@@ -123,10 +126,6 @@ def import_template() -> Response:
 @blp.response(200, content_type=XLSX, description="The questions, re-importable")
 def export_questions(filters: dict[str, Any]) -> Response:
     """Export questions (same columns as the import)"""
-    return _xlsx(question_import.export_questions(db_session(), **filters), "questions.xlsx")
-
-
-def _xlsx(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=XLSX)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attachment(
+        question_import.export_questions(db_session(), **filters), XLSX, "questions.xlsx"
+    )

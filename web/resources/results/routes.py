@@ -11,6 +11,7 @@ from shared.messaging import TaskName
 from shared.models import Attempt, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, exams, grading, results
 from shared.spreadsheets import results as sheets
+from web.downloads import CSV, XLSX, attachment
 from web.errors import ErrorSchema
 from web.extensions import db_session, send_task
 from web.resources.results.schemas import (
@@ -26,7 +27,6 @@ from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity
 
 blp = Blueprint("results", __name__, url_prefix="/api/v1", description="Results and grading")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @blp.route("/attempts/<uuid:attempt_id>/result", methods=["GET"])
@@ -116,7 +116,7 @@ def results_xlsx(exam_id: uuid.UUID) -> Response:
     """Results as a spreadsheet (formula-safe cells)"""
     exam = _exam(exam_id)
     data = sheets.to_xlsx(sheets.result_rows(db_session(), exam))
-    return _download(data, XLSX, f"results-{exam_id}.xlsx")
+    return attachment(data, XLSX, f"results-{exam_id}.xlsx")
 
 
 @blp.route("/exams/<uuid:exam_id>/results.csv", methods=["GET"])
@@ -128,7 +128,7 @@ def results_csv(exam_id: uuid.UUID) -> Response:
     """Results as CSV (formula-safe cells)"""
     exam = _exam(exam_id)
     data = sheets.to_csv(sheets.result_rows(db_session(), exam))
-    return _download(data.encode("utf-8-sig"), "text/csv", f"results-{exam_id}.csv")
+    return attachment(data.encode("utf-8-sig"), CSV, f"results-{exam_id}.csv")
 
 
 @blp.route("/exams/<uuid:exam_id>/release-results", methods=["POST"])
@@ -151,9 +151,3 @@ def release_results(_: dict[str, Any], exam_id: uuid.UUID) -> dict[str, Any]:
 
 def _exam(exam_id: uuid.UUID) -> Exam:
     return exams.get_exam(db_session(), exam_id)
-
-
-def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
