@@ -7,8 +7,10 @@ leaves the work tree alone), otherwise to the test's temporary folder."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +76,17 @@ class Stack:
         )
         response.raise_for_status()
         return response.json()["access_token"]
+
+
+@pytest.fixture(autouse=True)
+def _collect_what_earlier_tests_left_open() -> None:
+    """Collect garbage from earlier tests in this process (e.g. werkzeug's temporary upload
+    files from test-client requests never closed) before a browser test starts. Playwright
+    allocates a lot, so the collection would otherwise land inside a browser test, and under
+    `filterwarnings = error` the ResourceWarning would fail the wrong test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.fixture
