@@ -7,7 +7,7 @@ API_BIND ?= 127.0.0.1:8000
 FLOWER_PORT ?= 5555
 export API_BIND FLOWER_PORT
 
-.PHONY: run test faults lint format migrate bench clean
+.PHONY: run test faults lint format migrate bench bench-ab clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(ARGS)
+
+bench-ab: $(BENCH_STAMP)
+	$(BIN)/python -m bench.ab $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

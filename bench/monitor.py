@@ -12,8 +12,9 @@ import psutil
 import redis
 from sqlalchemy import func, select
 
-from shared.messaging import ALL_QUEUES
+from shared.messaging import ALL_QUEUES, create_celery
 from shared.models import Attempt
+from shared.services.monitoring import queue_depths
 
 
 @dataclass
@@ -35,11 +36,10 @@ class Monitor:
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._broker = (
-            redis.Redis.from_url(self.stack.settings.broker_url)
-            if self.stack.settings.REDIS_URL
-            else None
-        )
+        settings = self.stack.settings
+        # Redis: LLEN is the cheapest look; the SQL broker is asked through Celery itself.
+        self._broker = redis.Redis.from_url(settings.broker_url) if settings.REDIS_URL else None
+        self._celery = None if self._broker else create_celery(settings)
         self.started = 0.0
 
     def __enter__(self) -> Monitor:
@@ -57,7 +57,10 @@ class Monitor:
             self._stop.wait(self.interval)
 
     def sample(self) -> Tick:
-        queues = {q: self._broker.llen(q) for q in ALL_QUEUES} if self._broker else {}
+        if self._broker:
+            queues = {q: self._broker.llen(q) for q in ALL_QUEUES}
+        else:
+            queues = queue_depths(self._celery)
         with self.stack.engine.connect() as conn:
             counts = dict(
                 conn.execute(select(Attempt.status, func.count()).group_by(Attempt.status)).all()

@@ -7,6 +7,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,7 +224,7 @@ def deadline(ctx: Context) -> dict[str, Any]:
 
 def regrade(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
     """Fix a key and regrade the deadline's attempts, while new submissions keep coming."""
-    exam_id = previous["exam_id"]
+    exam_id = uuid.UUID(previous["exam_id"])
     n = previous["graded"]
     admin = ctx.data.tokens(ctx.data.users(1, role="admin"), role="admin")[0]
     exam_questions = [{"id": qid, "type": t} for qid, t in _exam_questions(ctx, exam_id)]
@@ -273,7 +274,7 @@ def regrade(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
             ).all()
             final = conn.execute(
                 select(Job.status, Job.total, Job.done, Job.changed, Job.failed).where(
-                    Job.id == job["job_id"]
+                    Job.id == uuid.UUID(job["job_id"])
                 )
             ).one()
         latencies = sorted((g - s).total_seconds() for s, g in rows if s and g)
@@ -395,10 +396,11 @@ def _count_in(ctx: Context, ids: list[Any], status: str) -> int:
 
 def _job_done(ctx: Context, job_id: str) -> bool:
     with ctx.stack.engine.connect() as conn:
-        return conn.scalar(select(Job.status).where(Job.id == job_id)) in ("succeeded", "failed")
+        status = conn.scalar(select(Job.status).where(Job.id == uuid.UUID(job_id)))
+        return status in ("succeeded", "failed")
 
 
-def _exam_questions(ctx: Context, exam_id: str) -> list[tuple[str, str]]:
+def _exam_questions(ctx: Context, exam_id: uuid.UUID) -> list[tuple[str, str]]:
     from shared.models import ExamQuestion, Question
 
     with ctx.stack.engine.connect() as conn:

@@ -1,5 +1,6 @@
-"""The server-mode stack a benchmark starts on this machine: a private PostgreSQL (durable,
-like production) and Redis, gunicorn instance(s), Celery workers and beat."""
+"""The stack a benchmark starts on this machine: in server mode a private PostgreSQL (durable,
+like production) and Redis, gunicorn instance(s), Celery workers and beat; in embedded mode
+the same processes on SQLite and the SQL broker under a private VAR_DIR, as `make run`."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from pathlib import Path
 import psutil
 import requests
 from alembic import command
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from shared.config import Settings, load_settings
+from shared.db import create_sqlalchemy_engine
 from tests.conftest import alembic_config
 from tests.support.processes import Processes
 from tests.support.servers import PostgresServer, RedisServer, free_port
@@ -34,6 +36,7 @@ class Topology:
     a multi-machine deployment (two API instances, two workers)."""
 
     name: str = "single"
+    embedded: bool = False  # SQLite and the SQL broker, no PostgreSQL or Redis
     api_instances: int = 1
     gunicorn_workers: int = 2
     gunicorn_threads: int = 8
@@ -51,42 +54,57 @@ TOPOLOGIES = {
         gunicorn_workers=1,
         workers=[("grading,default", 2), ("grading,bulk,default", 2)],
     ),
+    # What `make run` starts (the Procfile): one worker process for every queue.
+    "embedded": Topology(
+        name="embedded",
+        embedded=True,
+        gunicorn_threads=4,
+        workers=[("grading,bulk,default", 2)],
+    ),
 }
 
 
 class Stack:
     def __init__(self, root: Path, topology: Topology) -> None:
         self.root, self.topology = root, topology
-        self.pg = PostgresServer(durable=True, settings=PG_SETTINGS)
-        self.redis = RedisServer()
+        self.pg = None if topology.embedded else PostgresServer(durable=True, settings=PG_SETTINGS)
+        self.redis = None if topology.embedded else RedisServer()
         self.ports = [free_port() for _ in range(topology.api_instances)]
         self.procs: Processes | None = None
         self.settings: Settings | None = None
         self.engine: Engine | None = None
+        self.values: dict[str, str] = {}
 
     @property
     def api_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{port}/api/v1" for port in self.ports]
 
-    def start(self) -> None:
+    def start_services(self) -> None:
+        """The database (migrated) and Redis, and the settings every process gets."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.pg.init()
-        self.redis.start()
-        values = {
-            "DATABASE_URL": self.pg.url,
-            "REDIS_URL": self.redis.url,
-            "JWT_SECRET_KEY": JWT_SECRET,
+        values = {"JWT_SECRET_KEY": JWT_SECRET}
+        if self.pg and self.redis:
+            self.pg.init()
+            self.redis.start()
+            values |= {"DATABASE_URL": self.pg.url, "REDIS_URL": self.redis.url}
+        values |= {
             "VAR_DIR": str(self.root / "var"),
-            "LOG_LEVEL": "WARNING",
+            # One structured line per request, as a deployment logs (the default level).
+            "LOG_LEVEL": "INFO",
             "JWT_ACCESS_TOKEN_SECONDS": "7200",
             "LOGIN_FAILURES_PER_ADDRESS": "1000000 per minute",
             "DB_POOL_SIZE": str(self.topology.gunicorn_threads + 2),
         }
+        self.values = values
         self.settings = load_settings(**values)
-        command.upgrade(alembic_config(self.pg.url), "head")
-        self.engine = create_engine(self.pg.url, pool_size=10)
+        url = self.settings.database_url
+        command.upgrade(alembic_config(url), "head")
+        self.engine = create_sqlalchemy_engine(url, self.settings, pool_size=10)
+
+    def start(self) -> None:
+        self.start_services()
         env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-        env.update(values, PYTHONUNBUFFERED="1")
+        env.update(self.values, PYTHONUNBUFFERED="1")
         self.procs = Processes(self.root, env)
         for index, port in enumerate(self.ports):
             self.procs.start(
@@ -136,8 +154,10 @@ class Stack:
             self.procs.stop_all()
         if self.engine:
             self.engine.dispose()
-        self.redis.stop()
-        self.pg.destroy()
+        if self.redis:
+            self.redis.stop()
+        if self.pg:
+            self.pg.destroy()
 
     def process_groups(self) -> dict[str, list[psutil.Process]]:
         """Every process of the stack by role, for CPU and memory accounting."""
@@ -152,6 +172,9 @@ class Stack:
                 groups.setdefault(role, []).extend([parent, *parent.children(recursive=True)])
             except psutil.NoSuchProcess:
                 continue
+        groups["loadgen"] = [psutil.Process()]
+        if not self.pg or not self.redis:
+            return groups
         groups["postgres"] = [
             p
             for p in psutil.process_iter(["name", "cmdline"])
@@ -160,7 +183,6 @@ class Stack:
             or _child_of_postgres(p, self.pg.port)
         ]
         groups["redis"] = [psutil.Process(self.redis.process.pid)] if self.redis.process else []
-        groups["loadgen"] = [psutil.Process()]
         return groups
 
 
