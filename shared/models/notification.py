@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, JSONType, utcnow, uuid_pk
@@ -27,6 +27,14 @@ class Notification(Base):
             "email_status IN ('pending', 'sending', 'sent', 'failed')", name="email_status"
         ),
         Index("ix_notifications_user_created", "user_id", "created_at"),
+        # What the email sweeps scan: the few emails not yet sent, never the whole history.
+        Index(
+            "ix_notifications_email_unsent",
+            "email_status",
+            "created_at",
+            postgresql_where=text("email_status IN ('pending', 'sending')"),
+            sqlite_where=text("email_status IN ('pending', 'sending')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -198,6 +198,23 @@ def give_up_interrupted(session: Session, now: datetime, older_than: timedelta) 
     ).rowcount
 
 
+def unsent_emails(session: Session, now: datetime, older_than: timedelta) -> list[uuid.UUID]:
+    """Emails never tried though their notification is older than `older_than`: their send
+    task was lost (the broker was down when it was sent)."""
+    return list(
+        session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.email_status == EmailStatus.PENDING,
+                Notification.email_attempts == 0,
+                Notification.created_at < now - older_than,
+            )
+            .order_by(Notification.created_at)
+            .limit(1000)
+        )
+    )
+
+
 def email_sent(session: Session, notification_id: uuid.UUID, now: datetime) -> None:
     session.execute(
         update(Notification)

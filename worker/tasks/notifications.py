@@ -7,12 +7,11 @@ import uuid
 from datetime import timedelta
 
 from celery import Task
-from sqlalchemy import select
 
 from shared import mail
 from shared.db import transaction
 from shared.messaging import TaskName, enqueue
-from shared.models import EmailStatus, Notification, utcnow
+from shared.models import utcnow
 from shared.services import notifications
 from worker.app import app, settings
 from worker.tasks.grading import DATABASE_ERRORS
@@ -60,20 +59,9 @@ def resend_pending() -> int:
     """Emails whose task was lost (broker down when it was sent) are sent again; sends a
     crash interrupted are marked failed for an operator to see."""
     now = utcnow()
-    cutoff = now - timedelta(minutes=2)
     with transaction(settings) as session:
         notifications.give_up_interrupted(session, now, timedelta(minutes=10))
-        ids = list(
-            session.scalars(
-                select(Notification.id)
-                .where(
-                    Notification.email_status == EmailStatus.PENDING,
-                    Notification.email_attempts == 0,
-                    Notification.created_at < cutoff,
-                )
-                .limit(1000)
-            )
-        )
+        ids = notifications.unsent_emails(session, now, timedelta(minutes=2))
     for notification_id in ids:
         enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
     return len(ids)
