@@ -20,6 +20,11 @@ SCENARIO_TITLES = {
     "polling": "5. Status polling",
 }
 
+MEMORY_TARGETS = [
+    ("gunicorn_workers", "gunicorn worker", 150),
+    ("celery_children", "Celery pool process", 200),
+]
+
 
 def write(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -52,6 +57,14 @@ def markdown(results: dict[str, Any]) -> str:
             title = SCENARIO_TITLES.get(name, name)
             lines.append(f"| {title} | {target['target']} | {target['measured']} | {mark} |")
     memory = results.get("memory", {})
+    for kind, title, limit_mb in MEMORY_TARGETS:
+        if memory.get(kind):
+            worst_mb = max(memory[kind]) * 2**20 / 1e6
+            mark = "yes" if worst_mb <= limit_mb else "**no**"
+            lines.append(
+                f"| 6. Memory | each {title} ≤ {limit_mb} MB RSS after the run "
+                f"| max {worst_mb:.0f} MB over {len(memory[kind])} | {mark} |"
+            )
     if memory:
         lines += ["", "| process | resident memory after the run (MiB) |", "|---|---|"]
         for kind, values in memory.items():
@@ -127,3 +140,12 @@ def _queue_plot(name: str, scenario: dict[str, Any], path: Path, label: str) -> 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+if __name__ == "__main__":  # re-render a run's Markdown from its JSON: python -m bench.report DIR
+    import sys
+
+    folder = Path(sys.argv[1])
+    saved = json.loads((folder / "results.json").read_text())
+    (folder / "results.md").write_text(markdown(saved))
+    print(markdown(saved))
