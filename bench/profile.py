@@ -1,5 +1,9 @@
 """py-spy profiles of one gunicorn worker and one Celery pool process during a scenario:
-a flame graph (SVG) and the functions that used the most CPU (text)."""
+collapsed stacks (raw) and the functions that used the most CPU (text).
+
+Only samples of a thread holding the GIL count (`--gil`): a thread waiting on PostgreSQL or
+Redis has released it, so the profile shows where Python spends CPU, which is what a
+CPU-bound two-core machine runs out of; waiting shows up in the latencies instead."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ def start(stack: Any, out: Path, scenario: str) -> list[tuple[subprocess.Popen[b
                 str(pid),
                 "--rate",
                 "200",
+                "--gil",
                 "--format",
                 "raw",
                 "--output",
