@@ -73,27 +73,51 @@ class Monitor:
         )
 
 
-def cpu_seconds(stack: Any) -> dict[str, float]:
-    """CPU (user + system) used so far by each role's processes."""
-    used: dict[str, float] = {}
-    for role, processes in stack.process_groups().items():
-        total = 0.0
-        for process in processes:
-            try:
-                times = process.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                continue
-        used[role] = total
-    return used
+class CpuMeter:
+    """CPU (user + system) used by each role's processes while it runs, sampled per process
+    twice a second: gunicorn recycles workers and a pool's PostgreSQL backends come and go,
+    so a process's CPU must be counted before it exits (at most one interval is missed)."""
+
+    def __init__(self, stack: Any, interval: float = 0.5) -> None:
+        self.stack, self.interval = stack, interval
+        self.used: dict[str, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> CpuMeter:
+        self._sample(count=False)  # what each process used before: not ours
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self, count: bool = True) -> None:
+        for role, processes in self.stack.process_groups().items():
+            self.used.setdefault(role, 0.0)
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:
+                    continue
+                total = times.user + times.system
+                if count:
+                    self.used[role] += max(0.0, total - self._last.get(process.pid, 0.0))
+                self._last[process.pid] = total
 
 
-def cpu_used(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, Any]:
-    """CPU seconds per role between two snapshots, and as a share of the machine's cores."""
+def cpu_used(used: dict[str, float], wall: float) -> dict[str, Any]:
+    """CPU seconds per role, and as a share of the machine's cores."""
     cores = psutil.cpu_count() or 1
-    out = {}
-    for role in after:
-        seconds = max(0.0, after[role] - before.get(role, 0.0))
+    out: dict[str, Any] = {}
+    for role, seconds in used.items():
         out[role] = {"cpu_s": round(seconds, 1), "cores": round(seconds / wall, 2) if wall else 0}
     out["machine_cores"] = cores
     return out

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bench import profile
 from bench.data import Data, response_for
 from bench.load import Run, open_loop, percentile, summary
-from bench.monitor import Monitor, cpu_seconds, cpu_used
+from bench.monitor import CpuMeter, Monitor, cpu_used
 from shared.models import Answer, Attempt, Job
 
 
@@ -45,13 +45,14 @@ def _auth(token: str, **extra: str) -> dict[str, str]:
 def _measured(ctx: Context, name: str, body: Any) -> dict[str, Any]:
     """Run `body()` with CPU accounting (and profiles if asked); returns its result dict."""
     profilers = profile.start(ctx.stack, ctx.profile_dir, name) if ctx.profile_dir else []
-    before, started = cpu_seconds(ctx.stack), time.perf_counter()
+    started = time.perf_counter()
     try:
-        result = body()
+        with CpuMeter(ctx.stack) as meter:
+            result = body()
     finally:
         profile.stop(profilers)
     wall = time.perf_counter() - started
-    result["cpu"] = cpu_used(before, cpu_seconds(ctx.stack), wall)
+    result["cpu"] = cpu_used(meter.used, wall)
     result["name"] = name
     return result
 
