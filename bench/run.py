@@ -11,6 +11,7 @@ Results: bench/results/<label>/results.json, results.md and *.png.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import shutil
 import sys
@@ -40,10 +41,18 @@ def machine() -> str:
 
 
 def run(
-    topology_name: str, scale: float, selected: list[str], autosave_seconds: float, profiles: bool
+    topology_name: str,
+    scale: float,
+    selected: list[str],
+    autosave_seconds: float,
+    profiles: bool,
+    web: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     topology = TOPOLOGIES[topology_name]
     label = f"{topology_name}-scale{scale:g}"
+    if web:  # another gunicorn layout: workers x threads per API instance
+        topology = dataclasses.replace(topology, gunicorn_workers=web[0], gunicorn_threads=web[1])
+        label += f"-web{web[0]}x{web[1]}"
     root = Path(tempfile.mkdtemp(prefix="exam-bench-"))
     stack = Stack(root, topology)
     results: dict[str, Any] = {
@@ -111,12 +120,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--autosave-seconds", type=float, default=60)
     parser.add_argument("--profile", action="store_true", help="py-spy a web and a worker process")
+    parser.add_argument(
+        "--web", help="gunicorn layout per API instance, WORKERSxTHREADS (e.g. 4x2)", default=None
+    )
     args = parser.parse_args(argv)
     selected = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     # "both": the two server-mode shapes; the embedded mode is only ever run on its own.
     topologies = ["single", "scaleout"] if args.topology == "both" else [args.topology]
+    web = None
+    if args.web:
+        workers, threads = (int(n) for n in args.web.lower().split("x"))
+        web = (workers, threads)
     for topology in topologies:
-        run(topology, args.scale, selected, args.autosave_seconds, args.profile)
+        run(topology, args.scale, selected, args.autosave_seconds, args.profile, web)
 
 
 if __name__ == "__main__":
