@@ -38,8 +38,9 @@ class Topology:
     name: str = "single"
     embedded: bool = False  # SQLite and the SQL broker, no PostgreSQL or Redis
     api_instances: int = 1
+    # The deployment's defaults (deploy/gunicorn.conf.py); `--web` tries other layouts.
     gunicorn_workers: int = 2
-    gunicorn_threads: int = 8
+    gunicorn_threads: int = 4
     # (queues, concurrency) per worker process.
     workers: list[tuple[str, int]] = field(
         default_factory=lambda: [("grading,default", 2), ("bulk", 1)]
@@ -58,7 +59,6 @@ TOPOLOGIES = {
     "embedded": Topology(
         name="embedded",
         embedded=True,
-        gunicorn_threads=4,
         workers=[("grading,bulk,default", 2)],
     ),
 }
