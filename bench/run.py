@@ -47,12 +47,16 @@ def run(
     autosave_seconds: float,
     profiles: bool,
     web: tuple[int, int] | None = None,
+    worker_nice: int = 0,
 ) -> dict[str, Any]:
     topology = TOPOLOGIES[topology_name]
     label = f"{topology_name}-scale{scale:g}"
     if web:  # another gunicorn layout: workers x threads per API instance
         topology = dataclasses.replace(topology, gunicorn_workers=web[0], gunicorn_threads=web[1])
         label += f"-web{web[0]}x{web[1]}"
+    if worker_nice:
+        topology = dataclasses.replace(topology, worker_nice=worker_nice)
+        label += f"-nice{worker_nice}"
     root = Path(tempfile.mkdtemp(prefix="exam-bench-"))
     stack = Stack(root, topology)
     results: dict[str, Any] = {
@@ -123,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--web", help="gunicorn layout per API instance, WORKERSxTHREADS (e.g. 4x2)", default=None
     )
+    parser.add_argument(
+        "--worker-nice", type=int, default=0, help="run the Celery workers at this nice level"
+    )
     args = parser.parse_args(argv)
     selected = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     # "both": the two server-mode shapes; the embedded mode is only ever run on its own.
@@ -132,7 +139,15 @@ def main(argv: list[str] | None = None) -> None:
         workers, threads = (int(n) for n in args.web.lower().split("x"))
         web = (workers, threads)
     for topology in topologies:
-        run(topology, args.scale, selected, args.autosave_seconds, args.profile, web)
+        run(
+            topology,
+            args.scale,
+            selected,
+            args.autosave_seconds,
+            args.profile,
+            web,
+            args.worker_nice,
+        )
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ class Topology:
     # The deployment's defaults (deploy/gunicorn.conf.py); `--web` tries other layouts.
     gunicorn_workers: int = 2
     gunicorn_threads: int = 4
+    # Lower CPU priority for Celery workers (nice), so on one shared machine the API answers
+    # first and grading takes the CPU left over.
+    worker_nice: int = 0
     # (queues, concurrency) per worker process.
     workers: list[tuple[str, int]] = field(
         default_factory=lambda: [("grading,default", 2), ("bulk", 1)]
@@ -137,6 +140,10 @@ class Stack:
         self.procs.beat("beat")
         for url in self.api_urls:
             self._wait_healthy(url.removesuffix("/api/v1") + "/readyz")
+        if self.topology.worker_nice:
+            for name, popen in self.procs.running:
+                if name.startswith("worker"):  # its own process group: the pool too
+                    os.setpriority(os.PRIO_PGRP, popen.pid, self.topology.worker_nice)
 
     def _wait_healthy(self, url: str) -> None:
         deadline = time.monotonic() + 60
