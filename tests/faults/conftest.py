@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import requests
 from alembic import command
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings, load_settings
-from shared.models import Role
+from shared.models import Attempt, Role
 from shared.services import exams, questions
 from shared.services.users import create_user
 from tests.conftest import alembic_config
@@ -101,6 +101,11 @@ class Stack:
             exams.publish(session, exam.id)
             session.commit()
             return exam.id, [str(q.id) for q in created]
+
+    def graded(self) -> int:
+        """How many attempts are graded (every drill waits for its burst to get there)."""
+        with self.factory() as session:
+            return session.scalar(select(func.count()).where(Attempt.status == "graded")) or 0
 
 
 @pytest.fixture

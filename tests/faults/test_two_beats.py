@@ -8,7 +8,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared.models import Attempt, AttemptEvent, Notification
 from tests.support.processes import wait_until
@@ -41,14 +41,7 @@ def test_two_beats_expire_grade_and_email_once(stack):
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(take, emails))
 
-        def all_graded() -> bool:
-            with stack.factory() as session:
-                return (
-                    session.scalar(select(func.count()).where(Attempt.status == "graded"))
-                    == STUDENTS
-                )
-
-        wait_until(all_graded, 60, "every attempt to be expired and graded")
+        wait_until(lambda: stack.graded() == STUDENTS, 60, "every attempt to be expired and graded")
         wait_until(lambda: len(inbox.messages) >= STUDENTS, 60, "the emails")
         with stack.factory() as session:
             events = Counter(

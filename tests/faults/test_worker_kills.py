@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shared.models import Attempt, AttemptEvent, EmailStatus, Notification
 from tests.support.processes import wait_until
@@ -99,14 +99,7 @@ def test_killed_workers_lose_no_grade_and_send_nothing_twice(stack):
         killer.stopping.set()
         killer.join()
 
-        def all_graded() -> bool:
-            with stack.factory() as session:
-                return (
-                    session.scalar(select(func.count()).where(Attempt.status == "graded"))
-                    == STUDENTS
-                )
-
-        wait_until(all_graded, 180, "every attempt to be graded")
+        wait_until(lambda: stack.graded() == STUDENTS, 180, "every attempt to be graded")
         with stack.factory() as session:
             scores = dict(session.execute(select(Attempt.id, Attempt.score)).all())
             graded_events = Counter(
