@@ -27,14 +27,39 @@ def expires_at(exam: Exam, deadline: datetime) -> datetime:
     return deadline + timedelta(seconds=exam.grace_seconds)
 
 
+def saves_end_at(exam: Exam) -> datetime | None:
+    """closes_at + grace: after it, no attempt capped by the close can save any more."""
+    return None if exam.closes_at is None else expires_at(exam, exam.closes_at)
+
+
 def results_visible(exam: Exam, now: datetime) -> bool:
     """Whether students may see graded results of this exam now (an admin's explicit
-    release counts in every mode)."""
+    release counts in every mode). `after_close` waits for the grace period too: a student
+    still saving inside it must not learn from a classmate's result."""
     if exam.results_released_at is not None or exam.results_release == ResultsRelease.IMMEDIATE:
         return True
     if exam.results_release == ResultsRelease.AFTER_CLOSE:
-        return exam.closes_at is not None and now >= exam.closes_at
-    return exam.results_released_at is not None
+        end = saves_end_at(exam)
+        return end is not None and now >= end
+    return False
+
+
+def keys_visible(
+    exam: Exam, now: datetime, *, anyone_can_save: bool, student_can_continue: bool
+) -> bool:
+    """Whether a student may see answer keys (`correct_answer`, `explanation`) now: only
+    once no attempt that could use them can still save. `immediate`: once this student can
+    neither save nor start another attempt; otherwise once nobody's attempt can save (and,
+    for `after_close`, not before closes_at + grace)."""
+    if not exam.show_correct_answers or not results_visible(exam, now):
+        return False
+    if exam.results_release == ResultsRelease.IMMEDIATE:
+        return not student_can_continue
+    if exam.results_release == ResultsRelease.AFTER_CLOSE:
+        end = saves_end_at(exam)
+        if end is None or now < end:
+            return False
+    return not anyone_can_save
 
 
 def seconds_left(deadline: datetime, now: datetime) -> int:

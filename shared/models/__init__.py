@@ -5,8 +5,8 @@ from shared.models.base import Base, utcnow
 from shared.models.exam import Accommodation, Exam, ExamQuestion, ExamStatus, ResultsRelease
 from shared.models.job import Job, JobItem, JobStatus
 from shared.models.notification import EmailStatus, Notification
-from shared.models.question import Question, QuestionTag
-from shared.models.user import RevokedSession, Role, User
+from shared.models.question import Question, QuestionKey, QuestionTag
+from shared.models.user import RevokedSession, Role, UsedRefreshToken, User
 
 __all__ = [
     "Accommodation",
@@ -24,11 +24,13 @@ __all__ = [
     "JobStatus",
     "Notification",
     "Question",
+    "QuestionKey",
     "QuestionTag",
     "ResultsRelease",
     "RevokedSession",
     "Role",
     "SubmitReason",
+    "UsedRefreshToken",
     "User",
     "utcnow",
 ]

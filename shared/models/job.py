@@ -42,6 +42,8 @@ class Job(Base):
     exam_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A regrade keeps grades given by hand unless asked to replace them.
+    replace_manual: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -71,5 +73,7 @@ class JobItem(Base):
     changed: Mapped[bool] = mapped_column(Boolean, default=False)
     old_score: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     new_score: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Question ids whose grade by hand the regrade kept.
+    kept_manual: Mapped[list[str] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

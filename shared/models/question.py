@@ -46,6 +46,16 @@ class Question(Base):
         order_by="QuestionTag.position",
         lazy="selectin",
     )
+    # Every version of the key, so a result shows the key it was graded with.
+    key_versions: Mapped[list[QuestionKey]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+    def snapshot_key(self) -> QuestionKey:
+        """This version's key, as a row to keep."""
+        return QuestionKey(
+            question_id=self.id, version=self.version, correct_answer=self.correct_answer
+        )
 
     @property
     def tags(self) -> list[str]:
@@ -69,3 +79,17 @@ class QuestionTag(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     question: Mapped[Question] = relationship(back_populates="tag_rows")
+
+
+class QuestionKey(Base):
+    """The key of one version of a question, kept when the key is edited: a result shows
+    the key its answers were graded with (`answers.key_version`), not today's."""
+
+    __tablename__ = "question_keys"
+
+    question_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    correct_answer: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -47,3 +47,16 @@ class RevokedSession(Base):
     user_id: Mapped[uuid.UUID | None]
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class UsedRefreshToken(Base):
+    """A refresh token already exchanged: refresh tokens rotate, and presenting a used one
+    again means it was stolen (or replayed), so its whole family (`sid`) is revoked."""
+
+    __tablename__ = "used_refresh_tokens"
+    __table_args__ = (Index("ix_used_refresh_tokens_expires_at", "expires_at"),)
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -33,6 +33,15 @@ def attempt_questions(attempt: Attempt, payload: dict[str, Any]) -> list[dict[st
     return shown
 
 
+def still_saving(exam_id: uuid.UUID, now: datetime) -> list[Any]:
+    """Conditions for the exam's attempts that can still save an answer now."""
+    return [
+        Attempt.exam_id == exam_id,
+        Attempt.status == AttemptStatus.IN_PROGRESS,
+        Attempt.expires_at > now,
+    ]
+
+
 def time_remaining(attempt: Attempt, now: datetime) -> int:
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return 0

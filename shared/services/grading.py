@@ -26,6 +26,15 @@ class Totals:
     score: Decimal
     max_score: Decimal
     pending_manual: int
+    # Questions whose grade a human gave and the grading kept.
+    kept_manual: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Regraded:
+    old: Decimal | None
+    new: Decimal
+    kept_manual: tuple[str, ...]
 
 
 _KEYS_CACHE: OrderedDict[tuple[uuid.UUID, datetime], dict[str, dict[str, Any]]] = OrderedDict()
@@ -93,10 +102,10 @@ def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> A
 
 def regrade(
     session: Session, attempt_id: uuid.UUID, keys: dict[str, dict[str, Any]], now: datetime,
-    *, dry_run: bool,
-) -> tuple[Decimal | None, Decimal] | None:  # fmt: skip
-    """(old score, new score) of a graded attempt under `keys`; writes only if not dry_run.
-    None if the attempt isn't graded."""
+    *, dry_run: bool, replace_manual: bool = False,
+) -> Regraded | None:  # fmt: skip
+    """Old and new score of a graded attempt under `keys`; writes only if not dry_run.
+    A human's grade stays unless `replace_manual`. None if the attempt isn't graded."""
     attempt = session.scalar(
         select(Attempt)
         .where(Attempt.id == attempt_id, Attempt.status == AttemptStatus.GRADED)
@@ -107,18 +116,23 @@ def regrade(
     old = attempt.score
     if dry_run:
         answers = _answers(session, attempt_id)
-        new = _compute(attempt, keys, answers, now)[1].score
-        return old, new
-    totals = apply_grades(session, attempt, keys, now)
-    return old, totals.score
+        totals = _compute(attempt, keys, answers, now, replace_manual=replace_manual)[1]
+    else:
+        totals = apply_grades(session, attempt, keys, now, replace_manual=replace_manual)
+    return Regraded(old=old, new=totals.score, kept_manual=totals.kept_manual)
 
 
 def apply_grades(
-    session: Session, attempt: Attempt, keys: dict[str, dict[str, Any]], now: datetime
+    session: Session,
+    attempt: Attempt,
+    keys: dict[str, dict[str, Any]],
+    now: datetime,
+    *,
+    replace_manual: bool = False,
 ) -> Totals:
     """Score every question of the attempt under `keys`, write answers and totals."""
     answers = _answers(session, attempt.id)
-    rows, totals = _compute(attempt, keys, answers, now)
+    rows, totals = _compute(attempt, keys, answers, now, replace_manual=replace_manual)
     existing = [r for r in rows if r["question_id"] in answers]
     missing = [r for r in rows if r["question_id"] not in answers]
     if existing:
@@ -139,8 +153,10 @@ def _compute(
     keys: dict[str, dict[str, Any]],
     answers: dict[uuid.UUID, Answer],
     now: datetime,
+    *,
+    replace_manual: bool = False,
 ) -> tuple[list[dict[str, Any]], Totals]:
-    rows, score, max_score, pending = [], Decimal(0), Decimal(0), 0
+    rows, score, max_score, pending, kept = [], Decimal(0), Decimal(0), 0, []
     for qid in attempt.question_order:
         key = keys.get(qid)
         if key is None:
@@ -148,23 +164,26 @@ def _compute(
         points = Decimal(key["points"])
         max_score += points
         answer = answers.get(uuid.UUID(qid))
-        if key["type"] == ESSAY and answer is not None and answer.graded_by is not None:
-            awarded, correct, manual = (
-                answer.points_awarded,
-                answer.is_correct,
-                False,
-            )  # a human's grade stays
+        by_hand = answer is not None and answer.graded_by is not None
+        if by_hand and (not replace_manual or key["type"] == ESSAY):
+            # A human's grade stays: an essay's always (no rule can grade it), an override
+            # of an automatic grade unless the regrade was asked to replace it.
+            awarded, correct, manual = answer.points_awarded, answer.is_correct, False
+            graded_by, graded_at, feedback = answer.graded_by, answer.graded_at, answer.feedback
+            kept.append(qid)
         else:
             result = grade(key, answer.response if answer else None, points)
             awarded, correct, manual = result.points, result.is_correct, result.needs_manual
+            graded_by, graded_at, feedback = None, (now if not manual else None), None
         score += awarded or 0
         pending += int(manual)
         rows.append({
             "attempt_id": attempt.id, "question_id": uuid.UUID(qid), "points_awarded": awarded,
             "is_correct": correct, "needs_manual": manual, "key_version": key["version"],
-            "graded_at": now if not manual else None,
+            "graded_at": graded_at, "graded_by": graded_by, "feedback": feedback,
         })  # fmt: skip
-    return rows, Totals(score=score, max_score=max_score, pending_manual=pending)
+    totals = Totals(score, max_score, pending, kept_manual=tuple(kept))
+    return rows, totals
 
 
 def _set_totals(session: Session, attempt: Attempt, totals: Totals) -> None:

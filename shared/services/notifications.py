@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from shared.models import (
     User,
 )
 from shared.question_types import json_number
+from shared.services.attempt_views import still_saving
 
 MAX_EMAIL_ATTEMPTS = 8
 
@@ -122,18 +123,27 @@ def release_exam(session: Session, exam: Exam, now: datetime) -> list[uuid.UUID]
 
 
 def exams_due_after_close(session: Session, now: datetime) -> list[Exam]:
-    """`after_close` exams that closed and whose students were not told yet."""
-    return list(
-        session.scalars(
-            select(Exam)
-            .where(
-                Exam.results_release == ResultsRelease.AFTER_CLOSE,
-                Exam.closes_at <= now,
-                Exam.results_notified_at.is_(None),
-            )
-            .with_for_update(skip_locked=True)
+    """`after_close` exams whose students were not told yet and whose results may be shown
+    now: past closes_at + grace, and no attempt of the exam can still save (one given
+    extra time beyond the close holds the release back)."""
+    candidates = session.scalars(
+        select(Exam)
+        .where(
+            Exam.results_release == ResultsRelease.AFTER_CLOSE,
+            Exam.closes_at <= now,
+            Exam.results_notified_at.is_(None),
         )
+        .with_for_update(skip_locked=True)
     )
+    return [
+        exam
+        for exam in candidates
+        if results_visible(exam, now) and not _anyone_can_save(session, exam.id, now)
+    ]
+
+
+def _anyone_can_save(session: Session, exam_id: uuid.UUID, now: datetime) -> bool:
+    return bool(session.scalar(select(exists().where(*still_saving(exam_id, now)))))
 
 
 def for_user(

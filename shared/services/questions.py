@@ -37,8 +37,9 @@ def definition_of(question: Question) -> dict[str, Any]:
 def build_question(definition: dict[str, Any]) -> Question:
     """A new Question from a normalized definition (not yet added to a session)."""
     fields = {k: v for k, v in definition.items() if k != "tags"}
-    question = Question(id=uuid.uuid4(), **fields)
+    question = Question(id=uuid.uuid4(), version=1, **fields)
     _set_tags(question, definition["tags"])
+    question.key_versions.append(question.snapshot_key())
     return question
 
 
@@ -84,6 +85,7 @@ def update_question(session: Session, question_id: uuid.UUID, patch: dict[str, A
     _set_tags(question, clean["tags"])
     if key_changed:
         question.version += 1
+        session.add(question.snapshot_key())
     question.updated_at = utcnow()
     _touch_exams_using(session, question_id, question.updated_at)
     session.flush()

@@ -25,11 +25,23 @@ CHUNK_SIZE = 100
 
 
 def create_regrade(
-    session: Session, exam_id: uuid.UUID, *, dry_run: bool, admin_id: uuid.UUID
+    session: Session,
+    exam_id: uuid.UUID,
+    *,
+    dry_run: bool,
+    admin_id: uuid.UUID,
+    replace_manual: bool = False,
 ) -> Job:
     if session.get(Exam, exam_id) is None:
         raise NotFound("exam not found")
-    job = Job(id=uuid.uuid4(), kind=REGRADE, exam_id=exam_id, dry_run=dry_run, created_by=admin_id)
+    job = Job(
+        id=uuid.uuid4(),
+        kind=REGRADE,
+        exam_id=exam_id,
+        dry_run=dry_run,
+        replace_manual=replace_manual,
+        created_by=admin_id,
+    )
     try:
         with session.begin_nested():
             session.add(job)
@@ -116,10 +128,17 @@ def run_chunk(
 def _regrade_one(
     session: Session, job: Job, exam: Exam | None, attempt_id: uuid.UUID, now: datetime
 ) -> tuple[JobItem, uuid.UUID | None]:
-    scores = grading.regrade(session, attempt_id, job.keys or {}, now, dry_run=job.dry_run)
+    scores = grading.regrade(
+        session,
+        attempt_id,
+        job.keys or {},
+        now,
+        dry_run=job.dry_run,
+        replace_manual=job.replace_manual,
+    )
     if scores is None:  # no longer graded (cannot happen today): nothing to compare
         return JobItem(job_id=job.id, attempt_id=attempt_id, ok=True), None
-    old, new = scores
+    old, new = scores.old, scores.new
     changed = old != new
     notification = None
     if not job.dry_run:
@@ -127,7 +146,12 @@ def _regrade_one(
             AttemptEvent(
                 attempt_id=attempt_id,
                 kind="regraded",
-                data={"job_id": str(job.id), "old_score": _num(old), "new_score": _num(new)},
+                data={
+                    "job_id": str(job.id),
+                    "old_score": _num(old),
+                    "new_score": _num(new),
+                    "kept_manual": list(scores.kept_manual),
+                },
             )
         )
         if changed and exam is not None and results_visible(exam, now):
@@ -137,7 +161,12 @@ def _regrade_one(
                 session, attempt, exam, old, new, event=f"regrade:{job.id}"
             )
     item = JobItem(
-        job_id=job.id, attempt_id=attempt_id, changed=changed, old_score=old, new_score=new
+        job_id=job.id,
+        attempt_id=attempt_id,
+        changed=changed,
+        old_score=old,
+        new_score=new,
+        kept_manual=list(scores.kept_manual) or None,
     )
     return item, notification
 
@@ -207,8 +236,14 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
     failures = session.execute(
         select(JobItem.attempt_id, JobItem.error).where(JobItem.job_id == job_id, ~JobItem.ok)
     ).all()
+    kept = session.execute(
+        select(JobItem.attempt_id, JobItem.kept_manual)
+        .where(JobItem.job_id == job_id, JobItem.kept_manual.is_not(None))
+        .order_by(JobItem.created_at, JobItem.attempt_id)
+    ).all()
     report = {
         "dry_run": job.dry_run,
+        "replace_manual": job.replace_manual,
         "exam_id": str(job.exam_id),
         "key_versions": {qid: key["version"] for qid, key in (job.keys or {}).items()},
         "changes": [
@@ -216,6 +251,9 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
             for a, old, new in changed
         ],
         "failures": [{"attempt_id": str(a), "error": error} for a, error in failures],
+        "kept_manual": [
+            {"attempt_id": str(a), "question_id": qid} for a, qids in kept for qid in qids or []
+        ],
     }
     return {**{c.name: getattr(job, c.name) for c in Job.__table__.columns}, "report": report}
 

@@ -7,13 +7,23 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, NotFound
-from shared.exam_rules import results_visible
-from shared.models import Answer, Attempt, AttemptStatus, Exam, ExamQuestion, Question, User
+from shared.exam_rules import is_open, keys_visible, results_visible
+from shared.models import (
+    Answer,
+    Attempt,
+    AttemptStatus,
+    Exam,
+    ExamQuestion,
+    Question,
+    QuestionKey,
+    User,
+)
 from shared.services import notifications
+from shared.services.attempt_views import still_saving
 
 
 def percentage(score: Decimal | None, max_score: Decimal) -> Decimal:
@@ -26,12 +36,14 @@ def result_view(
     session: Session, attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool
 ) -> dict[str, Any]:
     """The graded attempt question by question. Keys and explanations only for admins, or
-    once results are released with show_correct_answers."""
+    once results are released with show_correct_answers and no attempt that could use them
+    can still save (`exam_rules.keys_visible`). The key shown is the one each answer was
+    graded with."""
     if attempt.status != AttemptStatus.GRADED:
         raise Conflict("this attempt is not graded yet", code="results_not_released")
     if not is_admin and not results_visible(exam, now):
         raise Conflict("results are not released yet", code="results_not_released")
-    show_keys = is_admin or exam.show_correct_answers
+    show_keys = is_admin or _keys_visible_to_student(session, attempt, exam, now)
     items = {
         str(item.question_id): item
         for item in session.scalars(select(ExamQuestion).where(ExamQuestion.exam_id == exam.id))
@@ -40,6 +52,7 @@ def result_view(
         str(a.question_id): a
         for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
     }
+    graded_keys = _graded_keys(session, answers.values()) if show_keys else {}
     results = []
     for qid in attempt.question_order:
         item, answer = items.get(qid), answers.get(qid)
@@ -54,7 +67,12 @@ def result_view(
             "feedback": answer.feedback if answer else None,
         }
         if show_keys:
-            row["correct_answer"] = item.question.correct_answer
+            version = answer.key_version if answer else None
+            graded = graded_keys.get((item.question_id, version))
+            # Answers graded before key versions were kept fall back to today's key.
+            row["correct_answer"] = (
+                graded.correct_answer if graded else item.question.correct_answer
+            )
             row["explanation"] = item.question.explanation
         results.append(row)
     return {
@@ -67,6 +85,31 @@ def result_view(
         "pending_count": attempt.pending_manual,
         "results": results,
     }
+
+
+def _keys_visible_to_student(session: Session, attempt: Attempt, exam: Exam, now: datetime) -> bool:
+    if not exam.show_correct_answers or not results_visible(exam, now):
+        return False
+    savable = still_saving(exam.id, now)
+    anyone = bool(session.scalar(select(exists().where(*savable))))
+    mine = [Attempt.exam_id == exam.id, Attempt.student_id == attempt.student_id]
+    running = anyone and bool(session.scalar(select(exists().where(*savable, *mine))))
+    taken = session.scalar(select(func.count()).where(*mine)) or 0
+    can_continue = running or (taken < exam.max_attempts and is_open(exam, now))
+    return keys_visible(exam, now, anyone_can_save=anyone, student_can_continue=can_continue)
+
+
+def _graded_keys(session: Session, answers: Any) -> dict[tuple[uuid.UUID, int | None], QuestionKey]:
+    """The key versions these answers were graded with."""
+    wanted = {(a.question_id, a.key_version) for a in answers if a.key_version is not None}
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(QuestionKey).where(
+            tuple_(QuestionKey.question_id, QuestionKey.version).in_(list(wanted))
+        )
+    )
+    return {(row.question_id, row.version): row for row in rows}
 
 
 def roster(

@@ -116,14 +116,13 @@ def test_regrade_with_new_keys_dry_run_and_real(session, settings, admin_user, e
     keys = grading.exam_keys(session, exam.id)
     assert keys[str(question.id)]["version"] == 2
 
-    assert grading.regrade(session, attempt.id, keys, NOW, dry_run=True) == (Decimal(2), Decimal(3))
+    dry = grading.regrade(session, attempt.id, keys, NOW, dry_run=True)
+    assert (dry.old, dry.new) == (Decimal(2), Decimal(3))
     session.expire_all()
     assert session.get(Attempt, attempt.id).score == Decimal(2)  # a dry run writes nothing
 
-    assert grading.regrade(session, attempt.id, keys, NOW, dry_run=False) == (
-        Decimal(2),
-        Decimal(3),
-    )
+    real = grading.regrade(session, attempt.id, keys, NOW, dry_run=False)
+    assert (real.old, real.new) == (Decimal(2), Decimal(3))
     session.expire_all()
     assert session.get(Attempt, attempt.id).score == Decimal(3)  # the essay's 2 points stayed
     assert session.get(Answer, (attempt.id, question.id)).key_version == 2

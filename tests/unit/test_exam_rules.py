@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from shared.exam_rules import deadline_for, expires_at, is_open, results_visible, seconds_left
+from shared.exam_rules import (
+    deadline_for,
+    expires_at,
+    is_open,
+    keys_visible,
+    results_visible,
+    seconds_left,
+)
 from shared.models import Exam, utcnow
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -57,12 +64,41 @@ def test_results_visibility_per_release_mode():
     assert results_visible(exam(), T0)
     after_close = exam(results_release="after_close", closes_at=T0)
     assert not results_visible(after_close, T0 - timedelta(seconds=1))
-    assert results_visible(after_close, T0)
+    assert not results_visible(after_close, T0 + timedelta(seconds=29))  # still saving in grace
+    assert results_visible(after_close, T0 + timedelta(seconds=30))
     manual = exam(results_release="manual")
     assert not results_visible(manual, T0)
     assert results_visible(exam(results_release="manual", results_released_at=T0), T0)
     early = exam(results_release="after_close", closes_at=T0, results_released_at=T0)
     assert results_visible(early, T0 - timedelta(hours=1))  # released by hand before the close
+
+
+@pytest.mark.parametrize(
+    ("fields", "moment", "anyone", "student", "expected"),
+    [
+        ({"show_correct_answers": False}, T0, False, False, False),
+        ({}, T0, False, False, True),  # immediate, nothing left to take
+        ({}, T0, True, False, True),  # classmates still writing: immediate allows it
+        ({}, T0, False, True, False),  # this student can still start or save
+        ({"results_release": "after_close", "closes_at": T0}, T0 + timedelta(seconds=29),
+         False, False, False),
+        ({"results_release": "after_close", "closes_at": T0}, T0 + timedelta(seconds=30),
+         False, False, True),
+        ({"results_release": "after_close", "closes_at": T0}, T0 + timedelta(hours=1),
+         True, False, False),  # an attempt given time past the close still saves
+        ({"results_release": "after_close", "closes_at": T0 + timedelta(hours=1),
+          "results_released_at": T0}, T0, False, False, False),  # released early by hand
+        ({"results_release": "manual"}, T0, False, False, False),
+        ({"results_release": "manual", "results_released_at": T0}, T0, True, False, False),
+        ({"results_release": "manual", "results_released_at": T0}, T0, False, True, True),
+    ],
+)  # fmt: skip
+def test_keys_only_when_no_attempt_that_could_use_them_can_still_save(
+    fields, moment, anyone, student, expected
+):
+    rules = exam(**{"show_correct_answers": True, **fields})
+    visible = keys_visible(rules, moment, anyone_can_save=anyone, student_can_continue=student)
+    assert visible is expected
 
 
 def test_seconds_left_rounds_down_and_never_goes_negative():

@@ -26,7 +26,11 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Bulk regrad
 def regrade(data: dict[str, Any], exam_id: uuid.UUID) -> dict[str, Any]:
     """Regrade every graded attempt with the current keys (dry_run: report only)"""
     job = regrades.create_regrade(
-        db_session(), exam_id, dry_run=data["dry_run"], admin_id=current_identity().user_id
+        db_session(),
+        exam_id,
+        dry_run=data["dry_run"],
+        replace_manual=data["replace_manual"],
+        admin_id=current_identity().user_id,
     )
     db_session().commit()
     send_task(TaskName.START_REGRADE, str(job.id))

@@ -7,6 +7,10 @@ from web.fields import Number
 
 class RegradeInSchema(ma.Schema):
     dry_run = ma.fields.Boolean(load_default=False)
+    replace_manual = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Also replace grades given by hand (essays' always stay)"},
+    )
 
 
 class JobAcceptedSchema(ma.Schema):
@@ -25,8 +29,14 @@ class FailureSchema(ma.Schema):
     error = ma.fields.String(allow_none=True)
 
 
+class KeptManualSchema(ma.Schema):
+    attempt_id = ma.fields.String(required=True)
+    question_id = ma.fields.String(required=True)
+
+
 class RegradeReportSchema(ma.Schema):
     dry_run = ma.fields.Boolean(required=True)
+    replace_manual = ma.fields.Boolean(required=True)
     exam_id = ma.fields.String(required=True)
     key_versions = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(),
@@ -34,6 +44,11 @@ class RegradeReportSchema(ma.Schema):
     )  # fmt: skip
     changes = ma.fields.List(ma.fields.Nested(ScoreChangeSchema), required=True)
     failures = ma.fields.List(ma.fields.Nested(FailureSchema), required=True)
+    kept_manual = ma.fields.List(
+        ma.fields.Nested(KeptManualSchema),
+        required=True,
+        metadata={"description": "Grades given by hand that the regrade kept"},
+    )
 
 
 class JobSchema(ma.Schema):
