@@ -177,11 +177,13 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
             },
         },
         {
-            "lever": "revocation check as a prebuilt Core statement",
+            "lever": "token check (user exists, family not revoked) as a prebuilt Core statement",
             "where": "every authenticated request",
             "variants": {
                 "ORM select": revoked_orm,
-                "Core select, now": lambda session: token_sessions.is_revoked(session, "x"),
+                "Core select, now": lambda session: token_sessions.is_valid(
+                    session, "x", uuid.uuid4()
+                ),
             },
         },
         {

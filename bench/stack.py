@@ -5,6 +5,7 @@ the same processes on SQLite and the SQL broker under a private VAR_DIR, as `mak
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from tests.conftest import alembic_config
 from tests.support.processes import Processes
 from tests.support.servers import PostgresServer, RedisServer, free_port
 
-JWT_SECRET = "benchmark-" + "s" * 40
+JWT_SECRET = secrets.token_urlsafe(40)
 PG_SETTINGS = {
     "max_connections": "400",
     "shared_buffers": "512MB",

@@ -78,8 +78,11 @@ class Settings(BaseSettings):
     BROKER_PUBLISH_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
 
     # Failed logins only count against these: a whole class behind one NAT address
-    # logging in at once never trips the address limit; guessing one password does.
-    LOGIN_FAILURES_PER_ACCOUNT: str = "5 per 5 minutes"
+    # logging in at once never trips them; guessing one password does. Failures count per
+    # account *and* address, so one client can't lock an account for everyone; the
+    # per-account ceiling is high and short, to slow a guesser with many addresses.
+    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS: str = "5 per 5 minutes"
+    LOGIN_FAILURES_PER_ACCOUNT: str = "20 per minute"
     LOGIN_FAILURES_PER_ADDRESS: str = "300 per minute"
     REGISTER_PER_ADDRESS: str = "1000 per hour"
     # Autosave every ~30 s plus typing debounce and retries stays far below this.
@@ -145,8 +148,7 @@ class Settings(BaseSettings):
         except OSError as exc:
             raise ValueError(f"VAR_DIR {self.VAR_DIR} cannot be created: {exc}") from None
         if self.JWT_SECRET_KEY is not None:
-            if len(self.JWT_SECRET_KEY.get_secret_value()) < 32:
-                raise ValueError("JWT_SECRET_KEY must be at least 32 characters")
+            _check_jwt_secret(self.JWT_SECRET_KEY.get_secret_value())
         elif not self.embedded:
             raise ValueError(
                 "JWT_SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set "
@@ -220,6 +222,27 @@ class Settings(BaseSettings):
             finally:
                 tmp.unlink()
         return path.read_text().strip()
+
+
+# How the placeholders of examples and tutorials begin (.env.example's is
+# "change-me-to-32-or-more-random-characters"): anyone could sign tokens with them.
+PLACEHOLDER_PREFIXES = ("change", "replace", "example", "placeholder", "your-", "your_")
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 12
+
+
+def _check_jwt_secret(secret: str) -> None:
+    """Refuse a signing key someone could guess: short, a placeholder, or so repetitive it
+    carries little randomness (`xxxx...`)."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+    if secret.strip().lower().startswith(PLACEHOLDER_PREFIXES):
+        raise ValueError(
+            "JWT_SECRET_KEY is a placeholder: generate one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        raise ValueError("JWT_SECRET_KEY is too repetitive to be random: generate a new one")
 
 
 def _redis_db(url: str) -> int:

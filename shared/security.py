@@ -1,4 +1,4 @@
-"""Password hashing with argon2id (cost from settings)."""
+"""Passwords: the rules a new one must meet, and hashing with argon2id (cost from settings)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,26 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shared.config import Settings
+
+MIN_PASSWORD_LENGTH = 8
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's packaged list of the 30,000 most used passwords, loaded on first use."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None: too short, or one of the passwords every
+    guesser tries first."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if password.lower() in _common_passwords():
+        return "is one of the most common passwords: choose another"
+    return None
 
 
 @functools.cache

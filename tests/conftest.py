@@ -4,6 +4,7 @@ the app, and a rolled-back savepoint per test."""
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,8 @@ ADMIN_DATABASE_URL = os.environ.get(
 )
 # Base db of four (broker, results, cache, rate limits) kept apart from a developer's 0..3.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
+# Random per run, as a real key must be (a placeholder or repetitive key is refused).
+TEST_JWT_SECRET = secrets.token_urlsafe(40)
 REDIS_PREFIX = f"t{uuid.uuid4().hex[:10]}:"
 
 

@@ -96,8 +96,13 @@ def init_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        """A token is refused once its family is revoked or its user is gone."""
         sid = payload.get("sid")
-        return not sid or token_sessions.is_revoked(db_session(), sid)
+        try:
+            user_id = uuid.UUID(str(payload.get("sub")))
+        except ValueError:
+            return True
+        return not sid or not token_sessions.is_valid(db_session(), sid, user_id)
 
     @jwt.expired_token_loader
     def _expired(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -1,36 +1,60 @@
-"""Revocation of token pairs (logout), kept in the database so it survives restarts."""
+"""Token pairs and their families: revocation (logout, a replayed refresh token) kept in
+the database so it survives restarts, and one-time use of refresh tokens (rotation)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.models import RevokedSession, utcnow
+from shared.errors import InvalidCredentials
+from shared.models import RevokedSession, UsedRefreshToken, User, utcnow
 
 
 def revoke(session: Session, sid: str, *, user_id: uuid.UUID | None, expires_at: datetime) -> None:
-    """Reject every token of this pair from now on (idempotent)."""
+    """Reject every token of this family from now on (idempotent)."""
     if session.get(RevokedSession, sid) is None:
         session.add(RevokedSession(sid=sid, user_id=user_id, expires_at=expires_at))
         session.flush()
 
 
-# Asked on every authenticated request: a Core statement on the table, without the ORM's
-# per-statement work (bench/ab.py measures the difference).
+def use_refresh_token(
+    session: Session, *, jti: str, sid: str, user_id: uuid.UUID, family_expires_at: datetime
+) -> None:
+    """Spend a refresh token once. A second use revokes its family, whoever holds which
+    token of it: the thief and the owner both sign in again (`token_revoked`)."""
+    try:
+        with session.begin_nested():
+            session.add(UsedRefreshToken(jti=jti, sid=sid, expires_at=family_expires_at))
+    except IntegrityError:
+        revoke(session, sid, user_id=user_id, expires_at=family_expires_at)
+        raise InvalidCredentials(
+            "this refresh token was already used: the session is revoked", code="token_revoked"
+        ) from None
+
+
+# Asked on every authenticated request, in one round trip: the user still exists and the
+# token's family is not revoked. A Core statement, without the ORM's per-statement work
+# (bench/ab.py measures the difference).
+_USERS = User.__table__.c
 _REVOKED = RevokedSession.__table__.c
-_IS_REVOKED = select(_REVOKED.sid).where(_REVOKED.sid == bindparam("sid"))
+_VALID = select(_USERS.id).where(
+    _USERS.id == bindparam("user_id"),
+    ~exists().where(_REVOKED.sid == bindparam("sid")),
+)
 
 
-def is_revoked(session: Session, sid: str) -> bool:
-    return session.execute(_IS_REVOKED, {"sid": sid}).first() is not None
+def is_valid(session: Session, sid: str, user_id: uuid.UUID) -> bool:
+    """Whether a token of this family and user may still be used."""
+    return session.execute(_VALID, {"sid": sid, "user_id": user_id}).first() is not None
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
-    """Forget revocations whose tokens have expired anyway."""
-    result = session.execute(
-        delete(RevokedSession).where(RevokedSession.expires_at < (now or utcnow()))
-    )
-    return result.rowcount or 0
+    """Forget revocations and used refresh tokens whose tokens have expired anyway."""
+    now = now or utcnow()
+    revoked = session.execute(delete(RevokedSession).where(RevokedSession.expires_at < now))
+    used = session.execute(delete(UsedRefreshToken).where(UsedRefreshToken.expires_at < now))
+    return (revoked.rowcount or 0) + (used.rowcount or 0)

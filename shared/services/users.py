@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from sqlalchemy import select
@@ -11,13 +12,19 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 from shared.errors import Conflict, InvalidCredentials, InvalidInput, NotFound
 from shared.models import Role, User
-from shared.security import burn_password_check, hash_password, needs_rehash, verify_password
-
-MIN_PASSWORD_LENGTH = 8
+from shared.security import (
+    burn_password_check,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form emails are stored and compared in: NFKC then case folding, so look-alikes
+    (full-width letters, ligatures, "ß"/"ss") are one address."""
+    return unicodedata.normalize("NFKC", email).strip().casefold()
 
 
 def create_user(
@@ -33,9 +40,9 @@ def create_user(
     if role not in set(Role):
         rule = f"must be one of {', '.join(sorted(Role))}"
         raise InvalidInput(f"role {rule}", {"role": [rule]})
-    if len(password) < MIN_PASSWORD_LENGTH:
-        rule = f"must be at least {MIN_PASSWORD_LENGTH} characters"
-        raise InvalidInput(f"password {rule}", {"password": [rule]})
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(f"password {problem}", {"password": [problem]})
     email = normalize_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("an account with this email already exists")

@@ -4,6 +4,7 @@ gunicorn, Celery workers and beats. Tests break these on purpose."""
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     values = {
         "DATABASE_URL": pg.url,
         "REDIS_URL": redis.url,
-        "JWT_SECRET_KEY": "fault-drill-" + "k" * 40,
+        "JWT_SECRET_KEY": secrets.token_urlsafe(40),
         "VAR_DIR": str(tmp_path / "var"),
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import pytest
 
 from shared.config import ConfigError, Settings, load_settings
 
-SECRET = "s" * 40
+SECRET = secrets.token_urlsafe(40)
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +90,30 @@ def test_a_bad_value_stops_start_up_with_a_message_naming_it(monkeypatch, name, 
     text = str(excinfo.value)
     assert text.startswith("Invalid configuration:")
     assert name in text and message in text
+
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def _example_secret() -> str:
+    line = next(x for x in ENV_EXAMPLE.read_text().splitlines() if "JWT_SECRET_KEY=" in x)
+    return line.split("=", 1)[1].strip()
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        (_example_secret(), "placeholder"),  # anyone who read .env.example could sign tokens
+        ("replace-this-with-a-long-random-string-please", "placeholder"),
+        ("x" * 48, "too repetitive"),
+        ("ab" * 20, "too repetitive"),
+    ],
+)
+def test_server_mode_refuses_a_guessable_jwt_secret(monkeypatch, secret, message):
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    monkeypatch.setenv("JWT_SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
 
 
 def test_server_mode_requires_a_shared_jwt_secret(monkeypatch):

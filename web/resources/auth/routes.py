@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import request
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
 
-from shared.models import User
+from shared.models import User, utcnow
 from shared.services import token_sessions, users
 from web.errors import ErrorSchema
 from web.extensions import client_address, db_session, limiter, settings
 from web.resources.auth.schemas import (
-    AccessTokenSchema,
+    LoginResultSchema,
     LoginSchema,
     RegisterSchema,
     TokenPairSchema,
@@ -30,6 +30,12 @@ def _login_account_key() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
     return "account:" + (users.normalize_email(email) if isinstance(email, str) else "")
+
+
+def _login_account_and_address_key() -> str:
+    """Failures from one address against one account: an attacker who keeps failing is
+    stopped without locking the account's owner out from anywhere else."""
+    return f"{_login_account_key()}|address:{client_address()}"
 
 
 def _failed(response: Any) -> bool:
@@ -57,13 +63,18 @@ def register(data: dict[str, Any]) -> User:
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit(
+    lambda: settings().LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    key_func=_login_account_and_address_key,
+    deduct_when=_failed,
+)
+@limiter.limit(
     lambda: settings().LOGIN_FAILURES_PER_ACCOUNT, key_func=_login_account_key, deduct_when=_failed
 )
 @limiter.limit(
     lambda: settings().LOGIN_FAILURES_PER_ADDRESS, key_func=client_address, deduct_when=_failed
 )
 @blp.arguments(LoginSchema)
-@blp.response(200, TokenPairSchema)
+@blp.response(200, LoginResultSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
 @blp.alt_response(429, schema=ErrorSchema, description="Too many failed logins")
 def login(data: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +82,11 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
     session = db_session()
     user = users.authenticate(session, settings(), email=data["email"], password=data["password"])
     session.commit()  # a rehashed password
-    sid = uuid.uuid4().hex
+    return {**_token_pair(user, uuid.uuid4().hex), "user": user}
+
+
+def _token_pair(user: User, sid: str) -> dict[str, Any]:
+    """An access and a refresh token of one family (`sid`): revoking it ends both."""
     return {
         "access_token": _access_token(user, sid),
         "refresh_token": create_refresh_token(
@@ -79,22 +94,35 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
         ),
         "token_type": "Bearer",
         "expires_in": settings().JWT_ACCESS_TOKEN_SECONDS,
-        "user": user,
     }
+
+
+def _family_expiry() -> datetime:
+    """No token of a family issued until now outlives this."""
+    return utcnow() + timedelta(seconds=settings().JWT_REFRESH_TOKEN_SECONDS)
 
 
 @blp.route("/refresh", methods=["POST"])
 @blp.auth(refresh=True)
 @blp.arguments(NoBodySchema)
-@blp.response(200, AccessTokenSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="token_revoked: already used")
 def refresh(_: dict[str, Any]) -> dict[str, Any]:
-    """A new access token for a refresh token"""
-    identity = current_identity()
-    user = users.get_user(db_session(), identity.user_id)
-    return {
-        "access_token": _access_token(user, identity.sid),
-        "expires_in": settings().JWT_ACCESS_TOKEN_SECONDS,
-    }
+    """A new token pair for a refresh token, which is spent: reusing it revokes the
+    session (every token of the pair's family)"""
+    identity, session = current_identity(), db_session()
+    user = users.get_user(session, identity.user_id)
+    try:
+        token_sessions.use_refresh_token(
+            session,
+            jti=get_jwt()["jti"],
+            sid=identity.sid,
+            user_id=identity.user_id,
+            family_expires_at=_family_expiry(),
+        )
+    finally:
+        session.commit()  # the spent token, or the family's revocation
+    return _token_pair(user, identity.sid)
 
 
 @blp.route("/logout", methods=["POST"])
@@ -102,14 +130,10 @@ def refresh(_: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(NoBodySchema)
 @blp.response(204)
 def logout(_: dict[str, Any]) -> None:
-    """Revoke this token and its pair (access and refresh)"""
+    """Revoke this token and every token of its family (access and refresh)"""
     identity = current_identity()
-    refresh_expiry = get_jwt()["iat"] + settings().JWT_REFRESH_TOKEN_SECONDS
     token_sessions.revoke(
-        db_session(),
-        identity.sid,
-        user_id=identity.user_id,
-        expires_at=datetime.fromtimestamp(refresh_expiry, UTC),
+        db_session(), identity.sid, user_id=identity.user_id, expires_at=_family_expiry()
     )
     db_session().commit()
 

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.services.users import MIN_PASSWORD_LENGTH
+from shared.security import MIN_PASSWORD_LENGTH
 
 # Argon2 cost doesn't depend on length, but an unbounded password is a free DoS on parsing.
 MAX_PASSWORD_LENGTH = 256
@@ -38,6 +38,11 @@ class AccessTokenSchema(ma.Schema):
 
 
 class TokenPairSchema(AccessTokenSchema):
-    refresh_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String(
+        required=True, metadata={"description": "Single use: a refresh returns a new one"}
+    )
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+
+
+class LoginResultSchema(TokenPairSchema):
     user = ma.fields.Nested(UserSchema, required=True)

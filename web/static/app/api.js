@@ -98,7 +98,8 @@ function refreshAccessToken() {
       throw new ApiError(response.status, await readBody(response), response.headers);
     }
     const data = await response.json();
-    writeSession({ ...current, access: data.access_token });
+    // Refresh tokens are single use: keep the new one, or the next refresh ends the session.
+    writeSession({ ...current, access: data.access_token, refresh: data.refresh_token });
   })().finally(() => { refreshing = null; });
   return refreshing;
 }
