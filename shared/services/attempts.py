@@ -56,6 +56,11 @@ def start_attempt(
         select(func.count()).where(Attempt.exam_id == exam_id, Attempt.student_id == student_id)
     )
     if (taken or 0) >= exam.max_attempts:
+        # Another tab's start may have committed between the look above and the count:
+        # that attempt is the one to resume, not a reason to refuse.
+        current = _in_progress(session, exam_id, student_id)
+        if current is not None:
+            return current, False
         raise Conflict("no attempts left for this exam", code="attempt_limit_reached")
     payload = exam_payload(session, cache, exam)
     deadline = deadline_for(exam, now, extra_seconds_for(session, exam_id, student_id))

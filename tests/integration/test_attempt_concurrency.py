@@ -52,6 +52,28 @@ def test_concurrent_starts_create_one_attempt(live, committed, settings):
         assert session.scalar(select(func.count()).select_from(Attempt)) == 1
 
 
+def test_four_tabs_starting_at_once_all_get_the_one_attempt(live, committed, settings):
+    """A student opens the exam in four tabs at once, 30 times over (30 students): each time
+    one 201 and three 200 with the same attempt, never 409 attempt_limit_reached (one
+    tab's start committed between another's look for a running attempt and its count)."""
+    with committed() as session:
+        exam = make_exam(session)
+        students = [make_user(session, settings) for _ in range(30)]
+    outcomes = Counter()
+    for student in students:
+        headers = login(live.test_client(), student)
+
+        def start(_, headers=headers):
+            response = live.test_client().post(f"/api/v1/exams/{exam.id}/attempts", headers=headers)
+            body = response.get_json()
+            return response.status_code, body.get("id") or body.get("error")
+
+        results = race(4, start)
+        outcomes[tuple(sorted(code for code, _ in results))] += 1
+        assert len({attempt for _, attempt in results}) == 1, results
+    assert outcomes == {(200, 200, 200, 201): 30}
+
+
 def test_concurrent_submits_have_exactly_one_winner(live, committed, settings):
     with committed() as session:
         exam = make_exam(session)
