@@ -233,6 +233,8 @@ def test_an_exam_from_draft_to_regrade(stack, browser, committed, settings):
     page.get_by_role("button", name="Regrade now").click()
     page.get_by_role("dialog").get_by_role("button", name="Regrade").click()
     expect(page.get_by_text("Regrade finished: 2 of 2 scores changed.")).to_be_visible()
+    kept = page.get_by_role("region", name="Grades given by hand, kept")
+    expect(kept.locator("tbody tr")).to_have_count(1)  # the essay graded above keeps its 3.5
     assert refreshed and set(refreshed) == {200}  # the expired token was refreshed, once or more
 
     page.get_by_role("link", name="Roster").click()

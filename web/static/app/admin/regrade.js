@@ -25,6 +25,7 @@ export async function render(main, ctx) {
 
   const preview = h('button', { type: 'button', class: 'secondary', text: 'Preview changes (dry run)' });
   const run = h('button', { type: 'button', class: 'primary', text: 'Regrade now' });
+  const replaceManual = h('input', { type: 'checkbox', id: 'regrade-replace-manual' });
 
   async function start(dryRun) {
     if (!dryRun && !(await confirmDialog({
@@ -37,7 +38,8 @@ export async function render(main, ctx) {
     showError(errors, null);
     replace(report);
     try {
-      const accepted = await api('POST', `/exams/${id}/regrade`, { body: { dry_run: dryRun } });
+      const body = { dry_run: dryRun, replace_manual: replaceManual.checked };
+      const accepted = await api('POST', `/exams/${id}/regrade`, { body });
       progressBox.hidden = false;
       await follow(accepted.job_id, dryRun);
     } catch (err) {
@@ -71,6 +73,7 @@ export async function render(main, ctx) {
   function showReport(job, dryRun) {
     const changes = job.report?.changes || [];
     const failures = job.report?.failures || [];
+    const kept = job.report?.kept_manual || [];
     const headline = dryRun
       ? `Preview: ${changes.length} of ${job.total} scores would change. Nothing was changed.`
       : `Regrade finished: ${changes.length} of ${job.total} scores changed.`;
@@ -88,7 +91,11 @@ export async function render(main, ctx) {
       failures.length ? table('Attempts that failed', [
         ['Attempt', (f) => students.get(f.attempt_id) || f.attempt_id],
         ['Error', (f) => f.error || ''],
-      ], failures) : null);
+      ], failures) : null,
+      kept.length ? table('Grades given by hand, kept', [
+        ['Student', (k) => students.get(k.attempt_id) || k.attempt_id],
+        ['Question', (k) => k.question_id],
+      ], kept) : null);
   }
 
   preview.addEventListener('click', () => start(true));
@@ -99,7 +106,9 @@ export async function render(main, ctx) {
     h('h1', { text: `Regrade: ${exam.title}` }),
     examTabs(id, 'regrade'),
     h('section', { class: 'card' },
-      h('p', { text: 'After you fix an answer key, regrade recomputes every graded attempt of this exam with the current keys. Hand-graded essays keep their grades.' }),
+      h('p', { text: 'After you fix an answer key, regrade recomputes every graded attempt of this exam with the current keys. Grades given by hand are kept unless you choose to replace them; essays always keep theirs.' }),
+      h('p', { class: 'check' }, replaceManual,
+        h('label', { for: 'regrade-replace-manual', text: ' Also replace grades given by hand to automatically graded questions' })),
       h('p', { class: 'muted', text: `${roster.filter((a) => a.status === 'graded').length} graded attempts.` }),
       errors,
       h('div', { class: 'actions' }, preview, run),
