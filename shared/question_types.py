@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from shared.errors import InvalidInput
@@ -32,6 +32,11 @@ MAX_SHORT_ANSWER = 1_000
 MAX_ESSAY = 20_000
 MAX_TAGS, MAX_TAG = 20, 50
 MAX_POINTS = Decimal("10000")
+# No number we take in is larger than this: exact as a double and within a spreadsheet's
+# 15 significant digits; far beyond any score, tolerance or sensible answer.
+MAX_MAGNITUDE = 10**15
+NUMBER_MESSAGE = "must be a finite number of magnitude at most 1e15"
+MAX_TOLERANCE_PLACES = 12  # questions.tolerance is NUMERIC(30, 12)
 
 # Fields whose change alters how answers are scored: each change bumps the version.
 KEY_FIELDS = (
@@ -51,16 +56,20 @@ class _Errors(dict[str, list[str]]):
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    """A JSON number (never a bool, NaN or infinity) as an exact Decimal; None if not one."""
+    """A number (never a bool, NaN, infinity or a magnitude above MAX_MAGNITUDE) as an exact
+    Decimal; None if not one. Text is read as a number (spreadsheet cells)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
+    if isinstance(value, int) and abs(value) > MAX_MAGNITUDE:
+        return None  # before str(): Python refuses to convert more than 4300 digits
+    try:  # ArithmeticError: InvalidOperation, and Overflow for "1e999999999999999999"
+        number = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value).strip())
+    except (ArithmeticError, ValueError):
         return None
-    return number if number.is_finite() else None
+    # copy_abs: no context, so no rounding or overflow on a huge exponent.
+    return number if number.is_finite() and number.copy_abs() <= MAX_MAGNITUDE else None
 
 
 def json_number(value: Decimal) -> int | float:
@@ -185,8 +194,10 @@ def _tolerance(qtype: str, tolerance: Any, errors: _Errors) -> Decimal | None:
         return Decimal(0)
     number = to_decimal(tolerance)
     if number is None or number < 0:
-        errors.add("tolerance", "must be a number of at least 0")
+        errors.add("tolerance", "must be a number from 0 to 1e15")
         return Decimal(0)
+    if number.as_tuple().exponent < -MAX_TOLERANCE_PLACES:  # type: ignore[operator]
+        errors.add("tolerance", f"must have at most {MAX_TOLERANCE_PLACES} decimal places")
     return number
 
 
@@ -244,7 +255,7 @@ def _correct_answer(qtype: str, key: Any, clean: dict[str, Any], errors: _Errors
         return [" ".join(a.split()) for a in accepted]
     number = to_decimal(key)  # numeric
     if number is None:
-        errors.add("correct_answer", "must be a number")
+        errors.add("correct_answer", NUMBER_MESSAGE)
         return key
     return json_number(number)
 
@@ -293,7 +304,7 @@ def response_error(qtype: str, option_ids: list[str], response: Any) -> str | No
     if qtype == NUMERIC:
         if isinstance(response, bool) or not isinstance(response, int | float):
             return "must be a number"
-        return None if to_decimal(response) is not None else "must be a finite number"
+        return None if to_decimal(response) is not None else NUMBER_MESSAGE
     if not isinstance(response, str):  # essay
         return "must be text"
     return None if len(response) <= MAX_ESSAY else f"at most {MAX_ESSAY} characters"

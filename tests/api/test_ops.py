@@ -34,7 +34,7 @@ class TestErrorShape:
         response = client.post(
             "/api/v1/auth/login", data="{not json", content_type="application/json"
         )
-        _assert_error_shape(response, 400, "bad_request")
+        _assert_error_shape(response, 400, "malformed_request")
 
     def test_validation_errors_name_every_field(self, client):
         response = client.post("/api/v1/auth/register", json={"email": "x@y.test", "extra": 1})
