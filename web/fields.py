@@ -7,13 +7,14 @@ from typing import Any
 
 import marshmallow as ma
 
-from shared.question_types import json_number, to_decimal
+from shared.question_types import NUMBER_MESSAGE, json_number, to_decimal
 
 
 class Number(ma.fields.Field):
-    """A JSON number loaded as an exact Decimal (0.1 stays 0.1) and dumped as a number."""
+    """A JSON number loaded as an exact Decimal (0.1 stays 0.1) and dumped as a number; never
+    NaN, infinity or a magnitude above 1e15 (see shared.question_types.to_decimal)."""
 
-    default_error_messages = {"invalid": "Not a valid number."}
+    default_error_messages = {"invalid": f"Not a valid number: {NUMBER_MESSAGE}."}
 
     def __init__(self, *, places: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

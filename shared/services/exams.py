@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,10 @@ from shared.models import (
 
 # Changing these under a student who already started would move their deadline.
 TIMING_FIELDS = ("duration_seconds", "opens_at", "closes_at", "grace_seconds")
+# Dates an exam may carry: far from the ends of Python's calendar (years 1 and 9999), so that
+# any offset, duration, extra time or grace added to them stays a date (no OverflowError).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -233,8 +237,21 @@ def has_attempts(session: Session, exam_id: uuid.UUID) -> bool:
     return bool(session.scalar(select(exists().where(Attempt.exam_id == exam_id))))
 
 
+def _in_range(moment: datetime) -> bool:
+    try:
+        return EARLIEST <= moment.astimezone(UTC) < LATEST
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        return False
+
+
 def _check_rules(exam: Exam) -> None:
     errors: dict[str, list[str]] = {}
+    for field in ("opens_at", "closes_at"):
+        moment = getattr(exam, field)
+        if moment is not None and not _in_range(moment):
+            errors[field] = [f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d} (UTC)"]
+    if errors:
+        raise InvalidInput("invalid exam", errors)
     if exam.opens_at and exam.closes_at and exam.closes_at <= exam.opens_at:
         errors["closes_at"] = ["must be after opens_at"]
     if exam.results_release == ResultsRelease.AFTER_CLOSE and exam.closes_at is None:

@@ -17,6 +17,7 @@ from shared.errors import InvalidInput
 from shared.question_types import (
     ESSAY,
     MULTIPLE_CHOICE,
+    NUMBER_MESSAGE,
     NUMERIC,
     SHORT_TEXT,
     SINGLE_CHOICE,
@@ -144,7 +145,8 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float | Decimal):
-        return str(json_number(Decimal(str(value))))
+        number = to_decimal(value)  # None for inf, NaN or a huge one: shown as it is
+        return str(json_number(number)) if number is not None else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     text = unescape_cell(str(value).strip())
@@ -182,7 +184,7 @@ def _key(qtype: str, cell: Any, fail: Any) -> Any:
 def _number(cell: Any, column: str, fail: Any) -> Decimal | None:
     number = to_decimal(cell if not isinstance(cell, str) else cell.strip())
     if number is None:
-        fail(column, "must be a number")
+        fail(column, NUMBER_MESSAGE)
     return number
 
 

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.question_types import MAX_POINTS
 from web.fields import Number
 from web.resources.questions.schemas import QuestionSchema
 
@@ -75,7 +76,12 @@ class ExamQuerySchema(ma.Schema):
 
 class ExamQuestionInSchema(ma.Schema):
     question_id = ma.fields.UUID(required=True)
-    points = Number(places=2, allow_none=True, validate=validate.Range(min=0, min_inclusive=False))
+    points = Number(
+        places=2,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False, max=MAX_POINTS),
+        metadata={"description": "Overrides the question's points in this exam"},
+    )
 
 
 class ExamQuestionsInSchema(ma.Schema):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.question_types import MAX_POINTS
 from web.fields import Number
 from web.resources.attempts.schemas import RESPONSE
 
@@ -32,7 +33,7 @@ class ResultSchema(ma.Schema):
 
 
 class ManualGradeSchema(ma.Schema):
-    points = Number(required=True, places=2, validate=validate.Range(min=0))
+    points = Number(required=True, places=2, validate=validate.Range(min=0, max=MAX_POINTS))
     feedback = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
 
 
