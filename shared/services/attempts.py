@@ -250,7 +250,13 @@ def _upsert_statement(dialect: str) -> Any:
         new = statement.excluded
         _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[table.c.attempt_id, table.c.question_id],
-            set_={"response": new.response, "seq": new.seq, "saved_at": new.saved_at},
+            # A save without seq keeps the stored one: erasing it would let a stale retry
+            # with an old seq through afterwards.
+            set_={
+                "response": new.response,
+                "seq": func.coalesce(new.seq, table.c.seq),
+                "saved_at": new.saved_at,
+            },
             # A stale retry never overwrites a newer answer; an equal seq is a no-op.
             where=or_(table.c.seq.is_(None), new.seq.is_(None), new.seq > table.c.seq),
         ).returning(table.c.question_id)

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.question_types import MAX_MAGNITUDE
 from web.fields import Number
 from web.resources.questions.schemas import OptionSchema
 
@@ -14,10 +15,15 @@ RESPONSE = {"description": "Shape depends on the question type; null clears the 
 class AnswerInSchema(ma.Schema):
     question_id = ma.fields.UUID(required=True)
     response = ma.fields.Raw(required=True, allow_none=True, metadata=RESPONSE)
+    # strict: "7", 1.0 and 1.5 are not sequence numbers (a lax Integer would take them).
     seq = ma.fields.Integer(
+        strict=True,
         allow_none=True,
-        validate=validate.Range(min=0, max=2**53),
-        metadata={"description": "Client sequence number; a lower one than stored is ignored"},
+        validate=validate.Range(min=0, max=MAX_MAGNITUDE),
+        metadata={
+            "description": "Client sequence number, a non-negative integer; a lower one than "
+            "stored is ignored, and a save without one keeps the stored one"
+        },
     )
 
 
