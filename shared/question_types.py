@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -83,9 +84,12 @@ def normalize_newlines(text: str) -> str:
 
 
 def normalize_text(text: str, case_sensitive: bool) -> str:
-    """Short-text comparison form: trimmed, inner white space collapsed, case folded."""
-    collapsed = " ".join(text.split())
-    return collapsed if case_sensitive else collapsed.casefold()
+    """Short-text comparison form: Unicode NFC (an "é" typed as U+00E9 or as e + U+0301 is
+    one answer), trimmed, inner white space collapsed, case folded."""
+    collapsed = " ".join(unicodedata.normalize("NFC", text).split())
+    if case_sensitive:
+        return collapsed
+    return unicodedata.normalize("NFC", collapsed.casefold())  # folding may decompose
 
 
 def normalize_definition(data: dict[str, Any]) -> dict[str, Any]:

@@ -99,6 +99,31 @@ def test_short_text(response, case_sensitive, correct):
     assert grade(question, response, ONE).is_correct is correct
 
 
+COMPOSED, DECOMPOSED = "caf\u00e9", "cafe\u0301"  # both look like "café"
+
+
+@pytest.mark.parametrize(
+    ("key", "response", "case_sensitive"),
+    [
+        (COMPOSED, DECOMPOSED, False),
+        (DECOMPOSED, COMPOSED, False),
+        (COMPOSED, DECOMPOSED, True),
+        (COMPOSED, "CAFE\u0301", False),  # case folded, and still one é
+        ("\u00c5ngstr\u00f6m", "A\u030angstro\u0308m", True),  # Å and ö, each two ways
+        ("\u212bngstr\u00f6m", "\u00c5ngstr\u00f6m", True),  # the Angstrom sign is Å in NFC
+    ],
+)
+def test_short_text_is_compared_after_nfc_normalisation(key, response, case_sensitive):
+    question = q("short_text", [key], case_sensitive=case_sensitive)
+    assert grade(question, response, ONE).is_correct is True
+
+
+def test_nfc_normalisation_never_merges_different_letters():
+    question = q("short_text", [COMPOSED], case_sensitive=False)
+    assert grade(question, "cafe", ONE).is_correct is False  # no accent is another answer
+    assert grade(question, "caf\u00e8", ONE).is_correct is False  # è is not é
+
+
 @pytest.mark.parametrize(
     ("response", "tolerance", "correct"),
     [
