@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from shared.models import Answer, Exam, ExamQuestion
 from shared.question_types import json_number
 from shared.services.results import percentage, roster
-from shared.spreadsheets.safety import escape_cell
+from shared.spreadsheets.safety import escape_cell, escape_csv_field
 
 FIXED = (
     "attempt_id", "student_email", "student_name", "attempt_number", "status", "submit_reason",
@@ -84,5 +84,5 @@ def to_csv(rows: Iterator[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
-        writer.writerow(["" if cell is None else escape_cell(cell) for cell in row])
+        writer.writerow(["" if cell is None else escape_csv_field(cell) for cell in row])
     return buffer.getvalue()

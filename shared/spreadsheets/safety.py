@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,28 +15,53 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 # A cell starting with one of these may be run as a formula by a spreadsheet (OWASP CSV
-# injection). We prefix such text with an apostrophe, and strip it again on import. A line
-# feed is included because XML turns a carriage return into one.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# injection), and so may their full-width forms (＝ ＋ － ＠: an East Asian input method types
+# those, and spreadsheets read them as the ASCII ones) and small forms (﹦ ﹢ ﹣ ﹫). A line feed
+# is included because XML turns a carriage return into one.
+FORMULA_STARTS = "=+-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b"
+FORMULA_TRIGGERS = (*FORMULA_STARTS, "\t", "\r", "\n")
 QUOTE = "'"
+# A spreadsheet that guesses the delimiter of a CSV file may split a field at any of these
+# (or at a line break): what follows one starts a cell of its own.
+CSV_DELIMITERS = ",;\t|\r\n"
+_AFTER_A_DELIMITER = re.compile(
+    f"([{re.escape(CSV_DELIMITERS)}]\\s*)([{re.escape(FORMULA_STARTS)}])"
+)
 MAX_ZIP_ENTRIES = 1000
 
 
+def _needs_quote(text: str) -> bool:
+    """Whether a spreadsheet could read text as a formula: it starts with a trigger, or
+    with white space and then one (some spreadsheets trim cells), or with our own quote
+    (so that the escape is reversible)."""
+    return text.startswith((*FORMULA_TRIGGERS, QUOTE)) or text.lstrip().startswith(FORMULA_TRIGGERS)
+
+
 def escape_cell(value: Any) -> Any:
-    """Text that no spreadsheet will evaluate; other values unchanged."""
+    """Text that no spreadsheet will evaluate: an apostrophe in front of what could start a
+    formula; other values unchanged."""
     if not isinstance(value, str):
         return value
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS) or value.startswith(QUOTE):
-        return QUOTE + value
-    return value
+    return QUOTE + value if _needs_quote(value) else value
 
 
 def unescape_cell(value: str) -> str:
     """Undo `escape_cell`, so an export re-imports to exactly the same text."""
-    if len(value) > 1 and value[0] == QUOTE and value[1] in (*FORMULA_TRIGGERS, QUOTE):
+    if value.startswith(QUOTE) and _needs_quote(value[1:]):
         return value[1:]
     return value
+
+
+def escape_csv_field(value: Any) -> Any:
+    """`escape_cell`, and inside the text an apostrophe before a formula character that
+    follows a delimiter: whichever delimiter a spreadsheet guesses (`a;=cmd` is two cells
+    to one that splits at `;`), no piece of a field starts a formula. Not reversible: the
+    CSV export is for reading, the .xlsx one for round trips."""
+    value = escape_cell(value)
+    if not isinstance(value, str):
+        return value
+    return _AFTER_A_DELIMITER.sub(lambda m: m.group(1) + QUOTE + m.group(2), value)
 
 
 @dataclass(frozen=True)
