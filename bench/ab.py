@@ -32,7 +32,8 @@ from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
 from shared.cache import RedisCache, TwoLevelCache, create_cache
 from shared.models import Attempt, Exam, RevokedSession, utcnow
-from shared.services import attempt_views, grading, token_sessions
+from shared.people import sessions as token_sessions
+from shared.services import attempt_views, grading
 from shared.services import attempts as attempt_service
 from shared.services.exam_payload import exam_payload
 

@@ -18,7 +18,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--full-name", default="", help="Defaults to the part of the email before @.")
     def create_user(email: str, password: str, role: str, full_name: str) -> None:
         """Create an admin or a student account."""
-        from shared.services.users import create_user as create
+        from shared.people.accounts import create_user as create
 
         session = db_session()
         try:

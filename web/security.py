@@ -14,7 +14,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
 from shared.models import Role
-from shared.services import token_sessions
+from shared.people import sessions as token_sessions
 from web.errors import ErrorSchema, error_response
 from web.extensions import db_session, jwt
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.models import Exam, Question, Role, User
-from shared.services.users import create_user
+from shared.people.accounts import create_user
 
 DEFAULT_PASSWORD = "correct horse battery"
 _counter = itertools.count(1)

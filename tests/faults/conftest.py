@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings, load_settings
 from shared.models import Attempt, Role
 from shared.services import exams, questions
-from shared.services.users import create_user
+from shared.people.accounts import create_user
 from tests.conftest import alembic_config
 from tests.support.processes import Processes, wait_until
 from tests.support.servers import PostgresServer, RedisServer, free_port

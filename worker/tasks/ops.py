@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.db import transaction
 from shared.messaging import TaskName
-from shared.services import token_sessions
+from shared.people import sessions as token_sessions
 from worker.app import app, settings
 
 

@@ -10,7 +10,8 @@ from flask import request
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
 
 from shared.models import User, utcnow
-from shared.services import token_sessions, users
+from shared.people import accounts as users
+from shared.people import sessions as token_sessions
 from web.errors import ErrorSchema
 from web.extensions import client_address, db_session, limiter, settings
 from web.resources.auth.schemas import (
