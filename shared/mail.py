@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlparse
@@ -23,19 +25,39 @@ class Mail:
     message_id: str
 
 
+# Control characters, and every line break str.splitlines() knows (CR, LF, VT, FF, NEL,
+# U+2028/9): in a header, a line break would start a header of the sender's choosing.
+_NOT_IN_A_HEADER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class UnbuildableMail(ValueError):
+    """These values cannot make a message; sending again would fail the same way."""
+
+
+def header_value(text: str) -> str:
+    """Text made safe for one header line: control characters and line breaks become spaces,
+    runs of white space one space. A title with CR/LF stays one subject, not two headers."""
+    return " ".join(_NOT_IN_A_HEADER.sub(" ", text).split())
+
+
 def build_message(settings: Settings, mail: Mail) -> EmailMessage:
+    """The message; UnbuildableMail if it cannot be built."""
     message = EmailMessage()
-    message["From"] = settings.MAIL_FROM
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = mail.message_id
-    message.set_content(mail.body)
+    try:
+        message["From"] = header_value(settings.MAIL_FROM)
+        message["To"] = header_value(mail.to)
+        message["Subject"] = header_value(mail.subject)
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = header_value(mail.message_id)
+        message.set_content(mail.body)
+    except (ValueError, TypeError, MessageError) as exc:
+        raise UnbuildableMail(f"the message could not be built: {exc!r}") from exc
     return message
 
 
 def send(settings: Settings, mail: Mail) -> None:
-    """Deliver or raise (OSError / smtplib.SMTPException): the caller decides on retries."""
+    """Deliver or raise: UnbuildableMail (never worth a retry), or OSError /
+    smtplib.SMTPException (the server's trouble): the caller decides on retries."""
     message = build_message(settings, mail)
     if settings.SMTP_URL is None:
         _write_eml(settings, mail, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import uuid
 from datetime import timedelta
@@ -17,6 +18,7 @@ from worker.app import app, settings
 from worker.tasks.grading import DATABASE_ERRORS
 
 SEND_ERRORS = (OSError, smtplib.SMTPException)
+log = logging.getLogger(__name__)
 
 
 @app.task(
@@ -42,16 +44,29 @@ def send_email(self: Task, notification_id: str) -> str:
     )
     try:
         mail.send(settings, message)
+    except mail.UnbuildableMail as exc:  # a retry would fail the same way
+        _record_failure(notification.id, str(exc), final=True)
+        log.error("email %s could not be built: %r", notification.id, exc.__cause__)
+        return "failed"
     except SEND_ERRORS as exc:
         final = self.request.retries >= notifications.MAX_EMAIL_ATTEMPTS
-        with transaction(settings) as session:
-            notifications.email_failed(session, notification.id, repr(exc), final=final)
+        _record_failure(notification.id, repr(exc), final=final)
         if final:
             return "failed"
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+    except Exception as exc:
+        # Anything else (a bug, a time limit) is not retried, as it may have gone out; but
+        # it is recorded, not left `sending` until the sweep guesses it was interrupted.
+        _record_failure(notification.id, repr(exc), final=True)
+        raise
     with transaction(settings) as session:
         notifications.email_sent(session, notification.id, utcnow())
     return "sent"
+
+
+def _record_failure(notification_id: uuid.UUID, error: str, *, final: bool) -> None:
+    with transaction(settings) as session:
+        notifications.email_failed(session, notification_id, error, final=final)
 
 
 @app.task(name=TaskName.RESEND_EMAILS, autoretry_for=DATABASE_ERRORS, max_retries=3)
