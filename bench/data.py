@@ -67,7 +67,8 @@ class Data:
                 for i in range(question_count)
             ]
             exam = exams.create_exam(
-                session, {"title": "Benchmark", "duration_seconds": 7200, **fields}
+                session,
+                {"title": "Benchmark", "duration_seconds": 7200, "audience": "everyone", **fields},
             )
             exams.set_questions(session, exam.id, [{"question_id": q.id} for q in made])
             exams.publish(session, exam.id)

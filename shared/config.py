@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -85,6 +86,15 @@ class Settings(BaseSettings):
     LOGIN_FAILURES_PER_ACCOUNT: str = "20 per minute"
     LOGIN_FAILURES_PER_ADDRESS: str = "300 per minute"
     REGISTER_PER_ADDRESS: str = "1000 per hour"
+    # Who may create their own account: `open`, `closed`, or a comma-separated list of
+    # email domains (`school.example, staff.school.example`).
+    SELF_REGISTRATION: str = "open"
+    # Where people open the web client: the base of the links in emails.
+    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    # How long a set-password or reset link works (at most a day).
+    PASSWORD_LINK_SECONDS: int = Field(86400, ge=300, le=86400)
+    RESET_LINKS_PER_ACCOUNT: str = "5 per hour"
+    RESET_LINKS_PER_ADDRESS: str = "100 per hour"
     # Autosave every ~30 s plus typing debounce and retries stays far below this.
     AUTOSAVES_PER_ATTEMPT: str = "120 per minute"
 
@@ -132,6 +142,38 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip().rstrip("/") for o in self.CORS_ORIGINS.split(",") if o.strip()]
+
+    @field_validator("SELF_REGISTRATION")
+    @classmethod
+    def _self_registration(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("open", "closed"):
+            return value
+        domains = [d.strip() for d in value.split(",") if d.strip()]
+        bad = [d for d in domains if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d)]
+        if not domains or bad:
+            raise ValueError("must be open, closed, or comma-separated email domains")
+        return ",".join(domains)
+
+    @property
+    def registration_domains(self) -> list[str] | None:
+        """The email domains that may register; None: anyone (open), []: nobody (closed)."""
+        if self.SELF_REGISTRATION == "open":
+            return None
+        if self.SELF_REGISTRATION == "closed":
+            return []
+        return self.SELF_REGISTRATION.split(",")
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def public_url(self) -> str:
+        return self.PUBLIC_URL.rstrip("/")
 
     @field_validator("SMTP_URL")
     @classmethod

@@ -113,3 +113,9 @@ def transaction(settings: Settings) -> Iterator[Session]:
     """One unit of work: commits on success, rolls back on error (for tasks and CLIs)."""
     with session_factory(settings).begin() as session:
         yield session
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % and _ taken literally
+    (use with escape="\\")."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -69,9 +69,18 @@ class _Api(Api):
 
 
 def _register_resources(api: Api) -> None:
-    from web.resources import attempts, auth, exams, jobs, notifications, questions, results
+    from web.resources import (
+        attempts,
+        auth,
+        exams,
+        jobs,
+        notifications,
+        people,
+        questions,
+        results,
+    )
 
-    for module in (auth, questions, exams, attempts, results, jobs, notifications):
+    for module in (auth, people, questions, exams, attempts, results, jobs, notifications):
         api.register_blueprint(module.blp)
 
 

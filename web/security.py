@@ -96,13 +96,17 @@ def init_jwt(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-        """A token is refused once its family is revoked or its user is gone."""
+        """A token is refused once its family is revoked, its user is gone or disabled, or
+        every session of the user was ended (a password reset)."""
         sid = payload.get("sid")
         try:
             user_id = uuid.UUID(str(payload.get("sub")))
         except ValueError:
             return True
-        return not sid or not token_sessions.is_valid(db_session(), sid, user_id)
+        version = payload.get("tv", 0)
+        if not sid or not isinstance(version, int):
+            return True
+        return not token_sessions.is_valid(db_session(), sid, user_id, version)
 
     @jwt.expired_token_loader
     def _expired(_header: dict[str, Any], _payload: dict[str, Any]):  # type: ignore[no-untyped-def]

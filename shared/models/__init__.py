@@ -2,14 +2,23 @@
 
 from shared.models.attempt import Answer, Attempt, AttemptEvent, AttemptStatus, SubmitReason
 from shared.models.base import Base, utcnow
-from shared.models.exam import Accommodation, Exam, ExamQuestion, ExamStatus, ResultsRelease
+from shared.models.exam import (
+    Accommodation,
+    Audience,
+    Exam,
+    ExamQuestion,
+    ExamStatus,
+    ResultsRelease,
+)
 from shared.models.job import Job, JobItem, JobStatus
 from shared.models.notification import EmailStatus, Notification
 from shared.models.question import Question, QuestionKey, QuestionTag
 from shared.models.user import RevokedSession, Role, UsedRefreshToken, User
+from shared.people.models import ExamGroup, ExamStudent, Group, GroupMember, PasswordToken
 
 __all__ = [
     "Accommodation",
+    "Audience",
     "Answer",
     "Attempt",
     "AttemptEvent",
@@ -17,12 +26,17 @@ __all__ = [
     "Base",
     "EmailStatus",
     "Exam",
+    "ExamGroup",
     "ExamQuestion",
     "ExamStatus",
+    "ExamStudent",
+    "Group",
+    "GroupMember",
     "Job",
     "JobItem",
     "JobStatus",
     "Notification",
+    "PasswordToken",
     "Question",
     "QuestionKey",
     "QuestionTag",

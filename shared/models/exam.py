@@ -36,10 +36,16 @@ class ResultsRelease(StrEnum):
     MANUAL = "manual"
 
 
+class Audience(StrEnum):
+    ASSIGNED = "assigned"  # the students assigned by name or through a group
+    EVERYONE = "everyone"  # every active student
+
+
 class Exam(Base):
     __tablename__ = "exams"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        CheckConstraint("audience IN ('assigned', 'everyone')", name="audience"),
         CheckConstraint(
             "results_release IN ('immediate', 'after_close', 'manual')", name="results_release"
         ),
@@ -65,6 +71,7 @@ class Exam(Base):
     shuffle_options: Mapped[bool] = mapped_column(Boolean, default=False)
     results_release: Mapped[str] = mapped_column(String(16), default=ResultsRelease.IMMEDIATE)
     show_correct_answers: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[str] = mapped_column(String(16), default=Audience.ASSIGNED)
     results_released_at: Mapped[datetime | None]
     # When students were told their results became visible (after_close / manual release).
     results_notified_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, utcnow, uuid_pk
@@ -22,12 +22,17 @@ class User(Base):
     __table_args__ = (CheckConstraint("role IN ('admin', 'student')", name="role"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    # Stored lower-cased, so uniqueness is case-insensitive on both backends.
+    # Stored NFKC-normalised and case folded, so look-alikes collide on both backends.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default=Role.STUDENT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A disabled account keeps its attempts and results but can't sign in or use a token.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Carried by every token (claim `tv`); bumped to end every session at once (password
+    # reset, disabling).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -36,20 +36,24 @@ def use_refresh_token(
         ) from None
 
 
-# Asked on every authenticated request, in one round trip: the user still exists and the
-# token's family is not revoked. A Core statement, without the ORM's per-statement work
-# (bench/ab.py measures the difference).
+# Asked on every authenticated request, in one round trip: the user still exists and is
+# active, the token is of the user's current version (a password reset or disabling bumps
+# it), and the token's family is not revoked. A Core statement, without the ORM's
+# per-statement work (bench/ab.py measures the difference).
 _USERS = User.__table__.c
 _REVOKED = RevokedSession.__table__.c
 _VALID = select(_USERS.id).where(
     _USERS.id == bindparam("user_id"),
+    _USERS.active.is_(True),
+    _USERS.token_version == bindparam("version"),
     ~exists().where(_REVOKED.sid == bindparam("sid")),
 )
 
 
-def is_valid(session: Session, sid: str, user_id: uuid.UUID) -> bool:
-    """Whether a token of this family and user may still be used."""
-    return session.execute(_VALID, {"sid": sid, "user_id": user_id}).first() is not None
+def is_valid(session: Session, sid: str, user_id: uuid.UUID, version: int = 0) -> bool:
+    """Whether a token of this family, user and version may still be used."""
+    params = {"sid": sid, "user_id": user_id, "version": version}
+    return session.execute(_VALID, params).first() is not None
 
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.cache import Cache
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shared.exam_rules import deadline_for, expires_at, is_open
 from shared.models import (
     Answer,
@@ -26,6 +26,7 @@ from shared.models import (
     ExamStatus,
     SubmitReason,
 )
+from shared.people import audiences
 from shared.question_types import CHOICE_TYPES, response_error
 from shared.services.exam_payload import exam_payload, questions_by_id
 from shared.services.exams import extra_seconds_for
@@ -48,8 +49,10 @@ def start_attempt(
     if exam is None or exam.status == ExamStatus.DRAFT:
         raise NotFound("exam not found")
     current = _in_progress(session, exam_id, student_id)
-    if current is not None:
+    if current is not None:  # resumed even if taken out of the audience meanwhile
         return current, False
+    if not audiences.is_eligible(session, exam, student_id):
+        raise PermissionDenied("this exam is not assigned to you", code="not_enrolled")
     if not is_open(exam, now):
         raise Conflict("this exam is not open now", code="exam_not_open")
     taken = session.scalar(

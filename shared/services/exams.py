@@ -27,6 +27,7 @@ from shared.models import (
     User,
     utcnow,
 )
+from shared.people import audiences
 
 # Changing these under a student who already started would move their deadline.
 TIMING_FIELDS = ("duration_seconds", "opens_at", "closes_at", "grace_seconds")
@@ -54,10 +55,15 @@ def create_exam(session: Session, data: dict[str, Any]) -> Exam:
     return exam
 
 
-def get_exam(session: Session, exam_id: uuid.UUID, *, student: bool = False) -> Exam:
-    """An exam; to a student only a published one (anything else does not exist for them)."""
+def get_exam(session: Session, exam_id: uuid.UUID, *, student_id: uuid.UUID | None = None) -> Exam:
+    """An exam; to a student (`student_id`) only a published one in their audience
+    (anything else does not exist for them)."""
     exam = session.get(Exam, exam_id, options=[selectinload(Exam.items)])
-    if exam is None or (student and exam.status != ExamStatus.PUBLISHED):
+    if exam is None:
+        raise NotFound("exam not found")
+    if student_id is not None and (
+        exam.status != ExamStatus.PUBLISHED or not audiences.is_eligible(session, exam, student_id)
+    ):
         raise NotFound("exam not found")
     return exam
 
@@ -86,11 +92,19 @@ def delete_exam(session: Session, exam_id: uuid.UUID) -> None:
 
 
 def list_exams(
-    session: Session, *, status: str | None = None, offset: int = 0, limit: int = 50
+    session: Session,
+    *,
+    status: str | None = None,
+    student_id: uuid.UUID | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[Exam], int]:
+    """A page of exams, newest first; with `student_id`, only those in their audience."""
     query = select(Exam)
     if status:
         query = query.where(Exam.status == status)
+    if student_id is not None:
+        query = query.where(audiences.eligible(student_id))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     exams = session.scalars(
         query.options(selectinload(Exam.items))
@@ -104,8 +118,10 @@ def list_exams(
 def list_for_student(
     session: Session, student_id: uuid.UUID, *, now: datetime, offset: int = 0, limit: int = 50
 ) -> tuple[list[tuple[Exam, AttemptSummary]], int]:
-    """Published exams, each with the student's own attempt summary."""
-    exams, total = list_exams(session, status=ExamStatus.PUBLISHED, offset=offset, limit=limit)
+    """Published exams of the student's audiences, each with their own attempt summary."""
+    exams, total = list_exams(
+        session, status=ExamStatus.PUBLISHED, student_id=student_id, offset=offset, limit=limit
+    )
     summaries = attempt_summaries(session, student_id, exams, now=now)
     return [(exam, summaries[exam.id]) for exam in exams], total
 

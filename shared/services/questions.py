@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from shared.db import contains_pattern
 from shared.errors import Conflict, NotFound
 from shared.models import Exam, ExamQuestion, ExamStatus, Question, QuestionTag, utcnow
 from shared.question_types import KEY_FIELDS, normalize_definition
@@ -119,8 +120,7 @@ def search_questions(
             exists().where(QuestionTag.question_id == Question.id, QuestionTag.tag == tag)
         )
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(Question.prompt.ilike(pattern, escape="\\"))
+        query = query.where(Question.prompt.ilike(contains_pattern(q), escape="\\"))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     query = query.order_by(Question.created_at.desc(), Question.id).offset(offset)
     page = session.scalars(query.limit(limit) if limit is not None else query).all()

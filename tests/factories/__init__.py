@@ -122,7 +122,8 @@ def make_exam(
     """An exam (published by default) with the given questions (one single choice if None)."""
     from shared.services import exams
 
-    data = {"title": "Midterm", "duration_seconds": 3600, **fields}
+    # Open to every student unless a test is about audiences.
+    data = {"title": "Midterm", "duration_seconds": 3600, "audience": "everyone", **fields}
     exam = exams.create_exam(session, data)
     questions = questions if questions is not None else [make_question(session)]
     exams.set_questions(session, exam.id, [{"question_id": q.id} for q in questions])

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings, load_settings
 from shared.models import Attempt, Role
-from shared.services import exams, questions
 from shared.people.accounts import create_user
+from shared.services import exams, questions
 from tests.conftest import alembic_config
 from tests.support.processes import Processes, wait_until
 from tests.support.servers import PostgresServer, RedisServer, free_port
@@ -96,7 +96,13 @@ class Stack:
         with self.factory() as session:
             created = [questions.create_question(session, p) for p in payloads]
             exam = exams.create_exam(
-                session, {"title": "Fault drill", "duration_seconds": 3600, **fields}
+                session,
+                {
+                    "title": "Fault drill",
+                    "duration_seconds": 3600,
+                    "audience": "everyone",
+                    **fields,
+                },
             )
             exams.set_questions(session, exam.id, [{"question_id": q.id} for q in created])
             exams.publish(session, exam.id)

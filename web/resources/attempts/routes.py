@@ -38,6 +38,7 @@ blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking 
 @blp.arguments(NoBodySchema)
 @blp.response(201, AttemptSchema, description="A new attempt")
 @blp.alt_response(200, schema=AttemptSchema, description="The attempt already in progress")
+@blp.alt_response(403, schema=ErrorSchema, description="not_enrolled: not assigned to you")
 @blp.alt_response(409, schema=ErrorSchema, description="exam_not_open or attempt_limit_reached")
 def start(_: dict[str, Any], exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     """Start the exam, or get back the attempt in progress (a crashed browser resumes here)"""

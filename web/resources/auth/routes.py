@@ -9,15 +9,19 @@ from typing import Any
 from flask import request
 from flask_jwt_extended import create_access_token, create_refresh_token, get_jwt
 
+from shared.messaging import TaskName
 from shared.models import User, utcnow
 from shared.people import accounts as users
+from shared.people import passwords
 from shared.people import sessions as token_sessions
 from web.errors import ErrorSchema
-from web.extensions import client_address, db_session, limiter, settings
+from web.extensions import client_address, db_session, limiter, send_task, settings
 from web.resources.auth.schemas import (
+    ForgotPasswordSchema,
     LoginResultSchema,
     LoginSchema,
     RegisterSchema,
+    ResetPasswordSchema,
     TokenPairSchema,
     UserSchema,
 )
@@ -43,20 +47,25 @@ def _failed(response: Any) -> bool:
     return response.status_code == 401
 
 
+def _claims(user: User, sid: str) -> dict[str, Any]:
+    """Role, family and the user's token version (bumped to end every session)."""
+    return {"role": user.role, "sid": sid, "tv": user.token_version}
+
+
 def _access_token(user: User, sid: str) -> str:
-    return create_access_token(
-        identity=str(user.id), additional_claims={"role": user.role, "sid": sid}
-    )
+    return create_access_token(identity=str(user.id), additional_claims=_claims(user, sid))
 
 
 @blp.route("/register", methods=["POST"])
 @limiter.limit(lambda: settings().REGISTER_PER_ADDRESS, key_func=client_address)
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="registration_closed")
 @blp.alt_response(409, schema=ErrorSchema, description="The email is taken")
 @blp.alt_response(429, schema=ErrorSchema, description="Too many registrations")
 def register(data: dict[str, Any]) -> User:
-    """Create a student account"""
+    """Create a student account (where SELF_REGISTRATION allows it)"""
+    users.check_registration(settings(), data["email"])
     user = users.create_user(db_session(), settings(), **data)
     db_session().commit()
     return user
@@ -77,6 +86,7 @@ def register(data: dict[str, Any]) -> User:
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+@blp.alt_response(403, schema=ErrorSchema, description="account_disabled")
 @blp.alt_response(429, schema=ErrorSchema, description="Too many failed logins")
 def login(data: dict[str, Any]) -> dict[str, Any]:
     """Exchange email and password for an access and a refresh token"""
@@ -91,7 +101,7 @@ def _token_pair(user: User, sid: str) -> dict[str, Any]:
     return {
         "access_token": _access_token(user, sid),
         "refresh_token": create_refresh_token(
-            identity=str(user.id), additional_claims={"role": user.role, "sid": sid}
+            identity=str(user.id), additional_claims=_claims(user, sid)
         ),
         "token_type": "Bearer",
         "expires_in": settings().JWT_ACCESS_TOKEN_SECONDS,
@@ -145,3 +155,29 @@ def logout(_: dict[str, Any]) -> None:
 def me() -> User:
     """The signed-in user"""
     return users.get_user(db_session(), current_identity().user_id)
+
+
+@blp.route("/password/forgot", methods=["POST"])
+@limiter.limit(lambda: settings().RESET_LINKS_PER_ACCOUNT, key_func=_login_account_key)
+@limiter.limit(lambda: settings().RESET_LINKS_PER_ADDRESS, key_func=client_address)
+@blp.arguments(ForgotPasswordSchema)
+@blp.response(202)
+@blp.alt_response(429, schema=ErrorSchema, description="Too many requests")
+def forgot_password(data: dict[str, Any]) -> None:
+    """Email a one-time reset link; 202 whether or not the address has an account"""
+    session = db_session()
+    created = passwords.forgot(session, data["email"], utcnow())
+    session.commit()
+    if created:
+        send_task(TaskName.SEND_EMAIL, str(created))
+
+
+@blp.route("/password/reset", methods=["POST"])
+@blp.arguments(ResetPasswordSchema)
+@blp.response(204)
+@blp.alt_response(422, schema=ErrorSchema, description="An invalid, used or expired link")
+def reset_password(data: dict[str, Any]) -> None:
+    """Set a new password with the link's token; every session of the user ends"""
+    session = db_session()
+    passwords.reset_password(session, settings(), data["token"], data["password"], utcnow())
+    session.commit()

@@ -46,3 +46,14 @@ class TokenPairSchema(AccessTokenSchema):
 
 class LoginResultSchema(TokenPairSchema):
     user = ma.fields.Nested(UserSchema, required=True)
+
+
+class ForgotPasswordSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetPasswordSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH)
+    )

@@ -10,6 +10,7 @@ from web.resources.questions.schemas import QuestionSchema
 WEEK = 7 * 86400
 STATUSES = ("draft", "published", "archived")
 RELEASES = ("immediate", "after_close", "manual")
+AUDIENCES = ("assigned", "everyone")
 
 
 class ExamInSchema(ma.Schema):
@@ -24,6 +25,11 @@ class ExamInSchema(ma.Schema):
     shuffle_options = ma.fields.Boolean(load_default=False)
     results_release = ma.fields.String(load_default="immediate", validate=validate.OneOf(RELEASES))
     show_correct_answers = ma.fields.Boolean(load_default=False)
+    audience = ma.fields.String(
+        load_default="assigned",
+        validate=validate.OneOf(AUDIENCES),
+        metadata={"description": "assigned: only assigned groups and students; everyone"},
+    )
 
 
 class ExamPatchSchema(ExamInSchema):
@@ -54,6 +60,7 @@ class ExamSchema(ma.Schema):
     shuffle_options = ma.fields.Boolean(required=True)
     results_release = ma.fields.String(required=True)
     show_correct_answers = ma.fields.Boolean(required=True)
+    audience = ma.fields.String(required=True, validate=validate.OneOf(AUDIENCES))
     question_count = ma.fields.Integer(required=True)
     max_score = Number(required=True)
     created_at = ma.fields.AwareDateTime(required=True)
