@@ -13,6 +13,7 @@ from shared import mail
 from shared.db import transaction
 from shared.messaging import TaskName, enqueue
 from shared.models import utcnow
+from shared.people import passwords
 from shared.services import notifications
 from worker.app import app, settings
 from worker.tasks.grading import DATABASE_ERRORS
@@ -36,10 +37,14 @@ def send_email(self: Task, notification_id: str) -> str:
     if claim is None:
         return "already sent, sending or given up"
     notification, to = claim
+    body = notification.body
+    if notification.kind == passwords.LINK_KIND:  # the link is made now, kept only as a hash
+        with transaction(settings) as session:
+            body = passwords.link_body(session, settings, notification, utcnow())
     message = mail.Mail(
         to=to,
         subject=notification.title,
-        body=notification.body,
+        body=body,
         message_id=f"<{notification.id}@exam-backend>",
     )
     try:
