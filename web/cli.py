@@ -1,13 +1,15 @@
-"""`flask --app web create-user`: how the first admin comes to exist."""
+"""The admin CLI: `create-user` (how the first admin comes to exist) and `import-users`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import Flask
 
 from shared.errors import DomainError
-from shared.models import Role
-from web.extensions import db_session, settings
+from shared.models import Role, utcnow
+from web.extensions import db_session, send_emails, settings
 
 
 def register_cli(app: Flask) -> None:
@@ -34,3 +36,38 @@ def register_cli(app: Flask) -> None:
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"created {user.role} {user.email} ({user.id})")
+
+    @app.cli.command("import-users")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Check the file; change nothing.")
+    def import_users(file: Path, dry_run: bool) -> None:
+        """Create or update students from an .xlsx or .csv roster (all rows or none)."""
+        from shared.people.imports import import_students
+
+        session = db_session()
+        with click.progressbar(length=1, label="Writing accounts") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            try:
+                outcome = import_students(
+                    session, settings(), file.name, file.read_bytes(),
+                    dry_run=dry_run, now=utcnow(), progress=progress,
+                )  # fmt: skip
+            except DomainError as exc:
+                raise click.ClickException(exc.message) from None
+        for error in outcome.errors:
+            where = f"row {error.row}" if error.row else "file"
+            click.echo(f"{where}, {error.column or '-'}: {error.message}", err=True)
+        if not outcome.ok:
+            raise click.ClickException(f"{len(outcome.errors)} errors: nothing was imported")
+        session.commit()
+        send_emails(outcome.notification_ids)
+        verb = "would create" if dry_run else "created"
+        click.echo(
+            f"{verb} {outcome.created}, updated {outcome.updated}, "
+            f"groups created {outcome.groups_created}; "
+            f"{len(outcome.notification_ids)} set-password emails queued"
+        )

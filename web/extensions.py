@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.cache import Cache
 from shared.config import Settings
-from shared.messaging import enqueue
+from shared.messaging import enqueue, enqueue_emails
 
 # Module-level because route decorators (@limiter.limit) need it at import time.
 limiter = Limiter(key_func=get_remote_address)
@@ -36,6 +36,11 @@ def celery_client() -> Celery:
 def send_task(name: str, *args: object, **options: object) -> bool:
     """Send a task by name, after the commit; never fails the request (a sweep repairs)."""
     return enqueue(celery_client(), name, args, **options)
+
+
+def send_emails(notification_ids: list[object]) -> None:
+    """Many emails (an import, a release) in a few broker messages, after the commit."""
+    enqueue_emails(celery_client(), notification_ids)
 
 
 def db_session() -> Session:

@@ -18,8 +18,6 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models import Role, User, utcnow
 from shared.people.models import MAX_GROUP_NAME, Group, GroupMember
 
-CHUNK = 1000
-
 
 def name_key(name: str) -> str:
     """How group names are compared: "Class 7A", "class 7a" and "Ｃｌａｓｓ 7A" are one."""
@@ -112,17 +110,22 @@ def members(
 def add_members(session: Session, group_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     """Add students (those already in stay); the new member count."""
     get_group(session, group_id)
-    wanted = _students(session, user_ids)
+    insert_members(session, group_id, _students(session, user_ids))
+    return member_counts(session, [group_id])[group_id]
+
+
+def insert_members(session: Session, group_id: uuid.UUID, user_ids: list[uuid.UUID]) -> None:
+    """Add these (existing) users; those already in stay once."""
+    wanted = list(dict.fromkeys(user_ids))
+    if not wanted:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    for start in range(0, len(wanted), CHUNK):  # a statement's parameters are limited
-        chunk = wanted[start : start + CHUNK]
-        session.execute(
-            insert(GroupMember.__table__)
-            .values([{"group_id": group_id, "user_id": u, "added_at": now} for u in chunk])
-            .on_conflict_do_nothing()
-        )
-    return member_counts(session, [group_id])[group_id]
+    # executemany: SQLAlchemy batches it into multi-row INSERTs, compiled once.
+    session.execute(
+        insert(GroupMember.__table__).on_conflict_do_nothing(),
+        [{"group_id": group_id, "user_id": u, "added_at": now} for u in wanted],
+    )
 
 
 def replace_members(session: Session, group_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:

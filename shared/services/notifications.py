@@ -60,6 +60,23 @@ def notify(
     return session.execute(statement).scalar()
 
 
+def notify_many(session: Session, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """`notify` for many users at once (each row: user_id, kind, title, body, dedupe_key,
+    data), in a few statements; the ids of the notifications created."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    if not rows:
+        return []
+    # executemany: SQLAlchemy batches it into multi-row INSERTs, compiled once.
+    statement = (
+        insert(Notification.__table__)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.__table__.c.id)
+    )
+    values = [{"id": uuid.uuid4(), "data": None, **row} for row in rows]
+    return [i for i in session.execute(statement, values).scalars().all() if i is not None]
+
+
 def _score_text(score: Decimal | None, max_score: Decimal) -> str:
     shown = json_number(score or Decimal(0))
     return f"{shown} / {json_number(max_score)}"

@@ -74,6 +74,14 @@ def _record_failure(notification_id: uuid.UUID, error: str, *, final: bool) -> N
         notifications.email_failed(session, notification_id, error, final=final)
 
 
+@app.task(name=TaskName.SEND_EMAILS)
+def send_emails(notification_ids: list[str]) -> int:
+    """Fan a batch out into one send task each (each claims its email: sent at most once)."""
+    for notification_id in notification_ids:
+        enqueue(app, TaskName.SEND_EMAIL, [notification_id])
+    return len(notification_ids)
+
+
 @app.task(name=TaskName.RESEND_EMAILS, autoretry_for=DATABASE_ERRORS, max_retries=3)
 def resend_pending() -> int:
     """Emails whose task was lost (broker down when it was sent) are sent again; sends a

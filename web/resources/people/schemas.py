@@ -5,7 +5,9 @@ from marshmallow import validate
 
 from shared.models import Audience, Role
 from shared.people.models import MAX_GROUP_NAME
+from web.errors import ErrorSchema
 from web.resources.auth.schemas import UserSchema
+from web.resources.questions.schemas import CellErrorSchema
 
 ROLES = [r.value for r in Role]
 
@@ -86,3 +88,33 @@ class AssigneesSchema(ma.Schema):
     group_ids = ma.fields.List(ma.fields.UUID(), required=True)
     user_ids = ma.fields.List(ma.fields.UUID(), required=True)
     eligible_count = ma.fields.Integer(required=True)
+
+
+class RosterFileSchema(ma.Schema):
+    file = ma.fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": ".xlsx or .csv"},
+    )
+
+
+class RosterImportSchema(ma.Schema):
+    created = ma.fields.Integer(required=True, metadata={"description": "(would be) created"})
+    updated = ma.fields.Integer(required=True, metadata={"description": "existing accounts"})
+    groups_created = ma.fields.Integer(required=True)
+    dry_run = ma.fields.Boolean(required=True)
+    errors = ma.fields.List(ma.fields.Nested(CellErrorSchema), required=True)
+
+
+class RosterImportFailedSchema(ErrorSchema):
+    """A 422 from the import: row errors (the file), or field errors (the request)."""
+
+    created = ma.fields.Integer(metadata={"description": "0: nothing was done"})
+    updated = ma.fields.Integer()
+    groups_created = ma.fields.Integer()
+    dry_run = ma.fields.Boolean()
+    errors = ma.fields.Raw(
+        metadata={
+            "description": "The file's problems as a list of {row, column, message}; or, for "
+            "a bad request (no file), per-field messages as an object"
+        }
+    )
