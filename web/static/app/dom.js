@@ -118,20 +118,15 @@ export function showFieldErrors(fields, err) {
   return matched;
 }
 
-/** A modal dialog; resolves true when the main action is chosen. */
-export function confirmDialog({ title, body, confirm = 'OK', cancel = 'Cancel', danger = false }) {
+/** A modal <dialog> around `content`; `close(answer)` ends it and resolves the promise. */
+function modal(title, content, { focus } = {}) {
   return new Promise((resolve) => {
     const titleId = newId('dlg');
-    const ok = h('button', { type: 'button', class: danger ? 'danger' : 'primary', text: confirm });
-    const no = h('button', { type: 'button', class: 'secondary', text: cancel });
-    const dialog = h('dialog', { 'aria-labelledby': titleId },
-      h('h2', { id: titleId, text: title }),
-      ...(Array.isArray(body) ? body : [body]).map((b) => (typeof b === 'string' ? h('p', { text: b }) : b)),
-      h('div', { class: 'actions' }, ok, no));
+    const dialog = h('dialog', { 'aria-labelledby': titleId }, h('h2', { id: titleId, text: title }));
     const opener = document.activeElement;
     let answer = false;
-    ok.addEventListener('click', () => { answer = true; dialog.close(); });
-    no.addEventListener('click', () => dialog.close());
+    const close = (value) => { answer = value; dialog.close(); };
+    append(dialog, [content(close)]);
     dialog.addEventListener('close', () => {
       dialog.remove();
       if (opener && document.contains(opener)) opener.focus();
@@ -139,8 +134,37 @@ export function confirmDialog({ title, body, confirm = 'OK', cancel = 'Cancel', 
     });
     document.body.append(dialog);
     dialog.showModal();
-    ok.focus();
+    (focus?.(dialog) || dialog.querySelector('.actions button'))?.focus();
   });
+}
+
+/** A modal dialog; resolves true when the main action is chosen. */
+export function confirmDialog({ title, body, confirm = 'OK', cancel = 'Cancel', danger = false }) {
+  return modal(title, (close) => [
+    ...(Array.isArray(body) ? body : [body]).map((b) => (typeof b === 'string' ? h('p', { text: b }) : b)),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: danger ? 'danger' : 'primary', text: confirm, onclick: () => close(true) }),
+      h('button', { type: 'button', class: 'secondary', text: cancel, onclick: () => close(false) })),
+  ]);
+}
+
+/**
+ * A modal form of field()s; resolves true when it is submitted and `check()` (which may
+ * mark fields with setError) returns true. The first control has the focus.
+ */
+export function formDialog({ title, fields, confirm = 'Save', cancel = 'Cancel', check = () => true }) {
+  return modal(title, (close) => {
+    const form = h('form', { novalidate: true }, fields,
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary', text: confirm }),
+        h('button', { type: 'button', class: 'secondary', text: cancel, onclick: () => close(false) })));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (check()) close(true);
+      else form.querySelector('[aria-invalid="true"]')?.focus();
+    });
+    return form;
+  }, { focus: (dialog) => dialog.querySelector('input:not([disabled]), select:not([disabled]), textarea') });
 }
 
 export const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });

@@ -52,6 +52,37 @@ export function downloadButton(label, path, fallbackName, errors, query) {
   return button;
 }
 
+/** Filters kept in the page's hash (#/admin/people?q=ada&page=2), with defaults. */
+export function queryOf(defaults) {
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
+  const found = {};
+  for (const [key, value] of Object.entries(defaults)) {
+    const given = params.get(key);
+    found[key] = given === null ? value : typeof value === 'number' ? Number(given) || value : given;
+  }
+  return found;
+}
+
+/** The hash for a page with these filters; empty ones and page 1 are left out. */
+export function hashFor(base, filters) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(filters)) if (value && !(key === 'page' && value === 1)) params.set(key, value);
+  const qs = params.toString();
+  return `${base}${qs ? `?${qs}` : ''}`;
+}
+
+/** Previous / Next for a list with an X-Pagination header; nothing for a single page. */
+export function pager(pages, goTo) {
+  if (!pages?.total_pages || pages.total_pages <= 1) return null;
+  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    h('button', { type: 'button', class: 'secondary', text: 'Previous', disabled: !pages.previous_page, onclick: () => goTo(pages.previous_page) }),
+    h('span', { text: `Page ${pages.page} of ${pages.total_pages}` }),
+    h('button', { type: 'button', class: 'secondary', text: 'Next', disabled: !pages.next_page, onclick: () => goTo(pages.next_page) }));
+}
+
+/** "1 student", "3 students". */
+export const count = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 /** Repeat `fn` every `ms` while the page is shown; pauses in a hidden tab. Returns stop(). */
 export function every(ms, fn) {
   let timer = null;

@@ -2,21 +2,12 @@
 
 import { api, pagination } from '../api.js';
 import { announce, confirmDialog, field, h, replace, select, showError, table } from '../dom.js';
-import { QUESTION_TYPES, downloadButton, typeLabel } from './common.js';
+import { QUESTION_TYPES, downloadButton, hashFor, pager, queryOf, typeLabel } from './common.js';
 
 const PAGE_SIZE = 20;
 
-function readFilters() {
-  const params = new URLSearchParams(location.hash.split('?')[1] || '');
-  return { type: params.get('type') || '', tag: params.get('tag') || '', q: params.get('q') || '', page: Number(params.get('page')) || 1 };
-}
-
-function filterHash(filters) {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(filters)) if (value && !(key === 'page' && value === 1)) params.set(key, value);
-  const qs = params.toString();
-  return `#/admin/questions${qs ? `?${qs}` : ''}`;
-}
+const readFilters = () => queryOf({ type: '', tag: '', q: '', page: 1 });
+const filterHash = (filters) => hashFor('#/admin/questions', filters);
 
 export async function render(main, ctx) {
   ctx.setTitle('Question bank');
@@ -70,12 +61,4 @@ export async function render(main, ctx) {
         h('a', { href: '#/admin/import', class: 'button secondary', text: 'Import from Excel' }),
         downloadButton('Export (.xlsx)', '/questions/export.xlsx', 'questions.xlsx', errors, query))),
     form, errors, results);
-}
-
-function pager(pages, goTo) {
-  if (!pages.total_pages || pages.total_pages <= 1) return null;
-  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
-    h('button', { type: 'button', class: 'secondary', text: 'Previous', disabled: !pages.previous_page, onclick: () => goTo(pages.previous_page) }),
-    h('span', { text: `Page ${pages.page} of ${pages.total_pages}` }),
-    h('button', { type: 'button', class: 'secondary', text: 'Next', disabled: !pages.next_page, onclick: () => goTo(pages.next_page) }));
 }
