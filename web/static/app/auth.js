@@ -1,7 +1,15 @@
-// Sign in and register.
+// Sign in and register (forgotten passwords are in password.js).
 
 import { register, signIn } from './api.js';
 import { field, h, notice, replace, showError, showFieldErrors } from './dom.js';
+
+/** Why the server refused, in words a student or teacher can act on. */
+function refusal(err) {
+  if (err.status === 429) return new Error('Too many attempts. Wait a few minutes and try again.');
+  if (err.code === 'account_disabled') return new Error('This account is disabled. Ask your school’s exam administrator to enable it.');
+  if (err.code === 'registration_closed') return new Error('Accounts here are made by the school, so you can’t create one yourself. Ask your school’s exam administrator for an account.');
+  return err;
+}
 
 function landing(user, ctx) {
   const next = ctx.afterLogin();
@@ -18,7 +26,8 @@ export function renderLogin(main, ctx) {
   const flash = ctx.takeFlash();
   const form = h('form', { class: 'card narrow', novalidate: true },
     flash ? notice('info', flash) : null,
-    email, password, errors, h('div', { class: 'actions' }, button));
+    email, password, errors, h('div', { class: 'actions' }, button,
+      h('a', { href: '#/password/forgot', text: 'Forgot your password?' })));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!email.control.value || !password.control.value) {
@@ -31,9 +40,7 @@ export function renderLogin(main, ctx) {
     try {
       landing(await signIn(email.control.value.trim(), password.control.value), ctx);
     } catch (err) {
-      showError(errors, err.status === 429
-        ? new Error('Too many attempts. Wait a few minutes and try again.')
-        : err);
+      showError(errors, refusal(err));
       password.control.value = '';
       password.control.focus();
     } finally {
@@ -68,7 +75,7 @@ export function renderRegister(main, ctx) {
       landing(user, ctx);
     } catch (err) {
       const matched = showFieldErrors(fields, err);
-      showError(errors, matched ? new Error('Please correct the fields marked above.') : err);
+      showError(errors, matched ? new Error('Please correct the fields marked above.') : refusal(err));
       if (matched) form.querySelector('[aria-invalid="true"]')?.focus();
     } finally {
       button.disabled = false;

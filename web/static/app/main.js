@@ -5,6 +5,7 @@
 import { currentUser, onSignedOut, signOut } from './api.js';
 import { confirmDialog, h, notice, replace, messageOf } from './dom.js';
 import * as auth from './auth.js';
+import * as password from './password.js';
 import * as studentExams from './student/exams.js';
 import * as attempt from './student/attempt.js';
 import * as result from './student/result.js';
@@ -20,6 +21,8 @@ import * as regrade from './admin/regrade.js';
 const ROUTES = [
   ['/login', auth.renderLogin, null],
   ['/register', auth.renderRegister, null],
+  ['/password/forgot', password.renderForgot, null],
+  ['/password/reset', password.renderReset, null],
   ['/exams', studentExams.render, 'student'],
   ['/attempt/:id', attempt.render, 'student'],
   ['/result/:id', result.render, 'student'],
@@ -46,7 +49,7 @@ const main = document.getElementById('main');
 let cleanup = null;
 let guard = null; // returns a warning while leaving would lose something
 let currentHash = null;
-let flash = null; // a message for the next page (e.g. why the session ended)
+let flash = null; // a message for the next page (why the session ended, a new password)
 
 function home(user) {
   if (!user) return '#/login';
@@ -118,6 +121,7 @@ async function route() {
     setGuard: (fn) => { guard = fn; },
     onCleanup: (fn) => { const before = cleanup; cleanup = () => { before?.(); fn(); }; },
     takeFlash: () => { const message = flash; flash = null; return message; },
+    setFlash: (message) => { flash = message; },
     afterLogin: () => {
       const next = sessionStorage.getItem('exam.after-login');
       sessionStorage.removeItem('exam.after-login');
