@@ -163,7 +163,15 @@ def test_an_exam_from_draft_to_regrade(stack, browser, committed, settings):
     page.get_by_label("Results are shown").select_option("As soon as graded")
     page.get_by_role("button", name="Create exam").click()
     expect(page.get_by_role("heading", name="Biology final")).to_be_visible()
-    page.get_by_role("button", name="Search").click()
+    # A new exam is for assigned students only; this one is for every student.
+    audience = page.get_by_role("region", name="Audience")
+    expect(audience.locator(".summary")).to_have_text("0 students may sit this exam.")
+    audience.get_by_label("Every student").check()
+    audience.get_by_role("button", name="Save audience").click()
+    expect(audience.locator(".summary")).to_have_text(
+        "Every active student may sit this exam (3 now)."
+    )
+    page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("button", name=re.compile("^Add: Which city")).click()
     page.get_by_role("button", name=re.compile("^Add: Explain")).click()
     page.get_by_label("Points for question 2 (default 5)").fill("4")

@@ -17,6 +17,9 @@ import * as examEditor from './admin/exam_editor.js';
 import * as roster from './admin/roster.js';
 import * as gradingQueue from './admin/grading.js';
 import * as regrade from './admin/regrade.js';
+import * as people from './admin/people.js';
+import * as groups from './admin/groups.js';
+import * as group from './admin/group.js';
 
 const ROUTES = [
   ['/login', auth.renderLogin, null],
@@ -34,6 +37,9 @@ const ROUTES = [
   ['/admin/exams/:id/roster', roster.render, 'admin'],
   ['/admin/exams/:id/grading', gradingQueue.render, 'admin'],
   ['/admin/exams/:id/regrade', regrade.render, 'admin'],
+  ['/admin/people', people.render, 'admin'],
+  ['/admin/groups', groups.render, 'admin'],
+  ['/admin/groups/:id', group.render, 'admin'],
 ].map(([pattern, page, role]) => ({
   regex: new RegExp(`^${pattern.replace(/:id/g, '([\\w-]+)')}$`),
   page,
@@ -42,7 +48,8 @@ const ROUTES = [
 
 const NAV = {
   student: [['#/exams', 'My exams']],
-  admin: [['#/admin/exams', 'Exams'], ['#/admin/questions', 'Question bank'], ['#/admin/import', 'Import']],
+  admin: [['#/admin/exams', 'Exams'], ['#/admin/questions', 'Question bank'], ['#/admin/import', 'Import'],
+    ['#/admin/people', 'People'], ['#/admin/groups', 'Groups']],
 };
 
 const main = document.getElementById('main');

@@ -1,9 +1,10 @@
-// The exam editor: details and timing, questions and points, accommodations (extra time),
-// publish / archive / release results, and result downloads.
+// The exam editor: details and timing, who may sit it (audience), questions and points,
+// accommodations (extra time), publish / archive / release results, and result downloads.
 
 import { api, fetchAll } from '../api.js';
 import { announce, checkbox, confirmDialog, field, formatDateTime, h, notice, replace, select, showError, showFieldErrors } from '../dom.js';
 import { downloadButton, examTabs, statusPill } from './common.js';
+import { audienceSection } from './audience.js';
 import { accommodationsSection, questionsSection } from './exam_parts.js';
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -78,10 +79,11 @@ export async function render(main, ctx) {
     }
   }
 
-  const [items, accommodations, roster] = await Promise.all([
+  const [items, accommodations, roster, audience] = await Promise.all([
     api('GET', `/exams/${id}/questions`),
     api('GET', `/exams/${id}/accommodations`),
     fetchAll(`/exams/${id}/attempts`),
+    audienceSection(id),
   ]);
   drawLifecycle(exam);
   const downloads = h('div', { class: 'actions' },
@@ -95,6 +97,7 @@ export async function render(main, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'publishing-h' },
       h('h2', { id: 'publishing-h', text: 'Publishing' }), statusLine, lifecycleErrors, lifecycle),
     h('section', { 'aria-labelledby': 'details-h' }, h('h2', { id: 'details-h', text: 'Details and timing' }), details),
+    audience,
     questionsSection(id, items, roster.length > 0),
     accommodationsSection(id, accommodations, roster),
     h('section', { class: 'card', 'aria-labelledby': 'export-h' },

@@ -76,5 +76,5 @@ export async function render(main, ctx) {
   replace(main,
     h('h1', { text: 'My exams' }),
     errors,
-    cards.length ? h('ul', { class: 'cards' }, cards) : notice('info', 'No exams are published for you yet.'));
+    cards.length ? h('ul', { class: 'cards' }, cards) : notice('info', 'No exams are assigned to you yet.'));
 }
