@@ -131,9 +131,13 @@ class Browser:
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
             self.problems.append(f"CSP: {message.text}")
 
-    def screenshot(self, page, name: str, *, full_page: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    def screenshot(self, page, name: str, *, full_page: bool = False, element=None) -> Path:  # type: ignore[no-untyped-def]
+        """The page (or just `element`, a locator: one section of a long page)."""
         path = self.shots / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        if element is not None:
+            element.screenshot(path=str(path), animations="disabled")
+        else:
+            page.screenshot(path=str(path), full_page=full_page, animations="disabled")
         if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, SCREENSHOTS / path.name)
