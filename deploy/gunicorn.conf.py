@@ -13,8 +13,12 @@ settings = get_settings()
 
 bind = os.environ.get("API_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads that run the app, per worker. The worker reads every request whole on an event loop
+# first (web/serving.py), so a client sending its headers a byte a second holds no thread;
+# GUNICORN_WORKER_CLASS=gthread is gunicorn's plain threaded worker, which it would.
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "web.serving.BufferedWSGIWorker")
+asgi_loop = "asyncio"  # the same loop whether or not uvloop happens to be installed
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

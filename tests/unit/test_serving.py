@@ -1,0 +1,133 @@
+"""web/serving.py: a request reaches the app only once it is whole; responses still stream."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from web.serving import SERVER_HEADER, BufferedWSGI
+
+
+def echo_app(calls: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """A WSGI app that records what it saw and answers with the body it read."""
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        calls.append({"length": environ.get("CONTENT_LENGTH"), "body": body})
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Server", "leaky/1.0")])
+        return [body]
+
+    return app
+
+
+def scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": "/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def serve(
+    app: BufferedWSGI, request: dict[str, Any], messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """Run one request; returns what was sent and how many messages the app received."""
+    sent: list[dict[str, Any]] = []
+    received = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        received += 1
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)  # a client that never sends the rest
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        await asyncio.wait_for(app(request, receive, send), timeout=10)
+
+    asyncio.run(run())
+    return sent, received
+
+
+def test_a_chunked_body_reaches_the_app_whole_with_its_length():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(echo_app(calls), threads=2, max_body=1024)
+    parts = [
+        {"type": "http.request", "body": b"hello ", "more_body": True},
+        {"type": "http.request", "body": b"world", "more_body": False},
+    ]
+    sent, _ = serve(app, scope([(b"transfer-encoding", b"chunked")]), parts)
+    assert calls == [{"length": "11", "body": b"hello world"}]
+    start = sent[0]
+    assert start["status"] == 200
+    assert dict(start["headers"])[b"server"] == SERVER_HEADER  # the app's own is replaced
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"hello world"
+
+
+def test_a_client_that_leaves_mid_body_never_costs_the_app_a_call():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(echo_app(calls), threads=2, max_body=1024)
+    parts = [
+        {"type": "http.request", "body": b"half", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent, _ = serve(app, scope([(b"content-length", b"100")]), parts)
+    assert calls == [] and sent == []
+
+
+def test_a_body_declared_over_the_limit_is_never_read():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(echo_app(calls), threads=2, max_body=1024)
+    # Flask answers 413 from the declared length; the body is not waited for.
+    sent, received = serve(app, scope([(b"content-length", b"5000")]), [])
+    assert received == 0
+    assert calls[0]["length"] == "5000"
+    assert sent[0]["status"] == 200
+
+
+def test_an_undeclared_body_stops_being_read_just_past_the_limit():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(echo_app(calls), threads=2, max_body=10)
+    parts = [{"type": "http.request", "body": b"x" * 8, "more_body": True} for _ in range(5)]
+    serve(app, scope([(b"transfer-encoding", b"chunked")]), parts)
+    assert calls[0]["length"] == "16"  # over the limit: the app (Flask) refuses it with 413
+    assert len(parts) == 3  # the rest was never read
+
+
+def test_a_streamed_response_leaves_chunk_by_chunk():
+    first_sent = threading.Event()
+
+    def streaming(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        yield b"event: live\ndata: 1\n\n"
+        # The next event only once the first has left: a buffering server would hang here.
+        assert first_sent.wait(timeout=5), "the first event was held back"
+        yield b"event: live\ndata: 2\n\n"
+
+    app = BufferedWSGI(streaming, threads=2, max_body=1024)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if b"data: 1" in message.get("body", b""):
+            first_sent.set()
+
+    asyncio.run(asyncio.wait_for(app(scope([]), receive, send), timeout=10))
+    bodies = [m["body"] for m in sent[1:] if m.get("body")]
+    assert bodies == [b"event: live\ndata: 1\n\n", b"event: live\ndata: 2\n\n"]
