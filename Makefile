@@ -28,12 +28,15 @@ run: migrate
 	@echo ""
 	PATH="$(BIN):$$PATH" exec $(BIN)/python deploy/supervise.py
 
+# PostgreSQL, Redis, Chromium and nginx first: started, or installed with apt-get as root.
 test: $(STAMP)
+	@bash tests/support/ensure-test-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fault drills of docs/reliability.md, RUNS times over (they also run in `make test`).
 RUNS ?= 1
 faults: $(STAMP)
+	@bash tests/support/ensure-test-deps.sh
 	@for run in $$(seq $(RUNS)); do echo "== fault drills, run $$run of $(RUNS)"; \
 	  $(BIN)/python -m pytest tests/faults -q -p no:cacheprovider -s $(PYTEST_ARGS) || exit 1; done
 

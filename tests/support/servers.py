@@ -73,7 +73,7 @@ def _pg_bin(name: str) -> str:
         iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
     )
     if found is None:
-        raise RuntimeError(f"{name} not found: install PostgreSQL (see .ci/run)")
+        raise RuntimeError(f"{name} not found: install PostgreSQL (make test does)")
     return found
 
 
