@@ -9,6 +9,7 @@ import email.policy
 import re
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -104,6 +105,13 @@ def test_an_import_groups_and_an_audience_decide_who_sees_an_exam(
     page.set_viewport_size(PHONE)
     assert fits_the_screen(page)
     page.set_viewport_size(DESKTOP)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download template").click()
+    assert download.value.suggested_filename == "students-template.xlsx"
+    with open(download.value.path(), "rb") as saved:
+        header = next(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
+    assert {"email", "full_name"} <= {str(cell).lower() for cell in header}
 
     # Filters, then the row actions: disable (confirmed), rename, send a reset link.
     page.get_by_label("Group").select_option("Class 7B")
