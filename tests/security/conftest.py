@@ -10,10 +10,16 @@ from typing import Any
 import pytest
 
 from shared.models import Role, utcnow
+from shared.people import groups
 from shared.services import grading, notifications, regrades
 from tests.factories import Account, login, make_exam, make_question, make_user
 
-PUBLIC = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
+}
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,14 @@ def world(app, db, client, session, settings) -> World:  # type: ignore[no-untyp
     notification = notifications.notify(
         session, user_id=owner.user.id, kind="note", title="Hello", body="Hi", dedupe_key="hello"
     )
+    group = groups.create_group(session, name="Class 7A")
+    groups.insert_members(session, group.id, [owner.user.id])
     session.commit()
     ids = {
         "exam_id": str(exam.id), "question_id": str(questions[1].id), "attempt_id": second["id"],
         "job_id": str(job.id), "notification_id": str(notification),
-        "student_id": str(owner.user.id),
+        "student_id": str(owner.user.id), "user_id": str(owner.user.id),
+        "group_id": str(group.id),
     }  # fmt: skip
     secrets = [other["id"], str(intruder.user.id), intruder.email, str(admin.user.id), admin.email]
     return World(ids=ids, owner=owner, intruder=intruder, admin=admin, secrets=secrets)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from web.serving import SERVER_HEADER, BufferedWSGI
+
+
+def run_alone(make: Callable[[], Awaitable[Any]]) -> Any:
+    """asyncio.run in a thread of its own: a loop another test left running in this
+    thread (Playwright's sync API keeps one) can't get in the way."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def echo_app(calls: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
@@ -58,7 +67,7 @@ def serve(
     async def run() -> None:
         await asyncio.wait_for(app(request, receive, send), timeout=10)
 
-    asyncio.run(run())
+    run_alone(run)
     return sent, received
 
 
@@ -128,6 +137,6 @@ def test_a_streamed_response_leaves_chunk_by_chunk():
         if b"data: 1" in message.get("body", b""):
             first_sent.set()
 
-    asyncio.run(asyncio.wait_for(app(scope([]), receive, send), timeout=10))
+    run_alone(lambda: asyncio.wait_for(app(scope([]), receive, send), timeout=10))
     bodies = [m["body"] for m in sent[1:] if m.get("body")]
     assert bodies == [b"event: live\ndata: 1\n\n", b"event: live\ndata: 2\n\n"]
