@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response
 
 from shared.models import Role, utcnow
 from shared.people import imports
 from shared.spreadsheets.students import write_template
 from web.downloads import XLSX, attachment
-from web.errors import ErrorSchema, error_body
+from web.errors import ErrorSchema
 from web.extensions import db_session, send_emails, settings
 from web.resources.people.blueprint import blp
 from web.resources.people.schemas import (
@@ -19,6 +19,7 @@ from web.resources.people.schemas import (
     RosterImportSchema,
 )
 from web.resources.questions.schemas import ImportQuerySchema
+from web.uploads import import_failed, read_upload
 
 
 @blp.route("/users/import", methods=["POST"])
@@ -33,10 +34,7 @@ def import_users(query: dict[str, Any], files: dict[str, Any]) -> Any:
     """Create or update students from .xlsx or .csv: all rows or none. Those imported
     without a password are emailed a link to choose one"""
     upload = files["file"]
-    try:
-        data = upload.stream.read(settings().IMPORT_MAX_BYTES + 1)
-    finally:  # a large upload is spooled to a temporary file: close it now, not at GC
-        upload.close()
+    data = read_upload(upload, settings().IMPORT_MAX_BYTES)
     outcome = imports.import_students(
         db_session(),
         settings(),
@@ -46,10 +44,7 @@ def import_users(query: dict[str, Any], files: dict[str, Any]) -> Any:
         now=utcnow(),
     )
     if not outcome.ok:
-        body = RosterImportSchema().dump(outcome)
-        failed = jsonify({**error_body(422, "validation_error", "the file has errors"), **body})
-        failed.status_code = 422
-        return failed
+        return import_failed(RosterImportSchema().dump(outcome), "the file has errors")
     db_session().commit()
     send_emails(outcome.notification_ids)
     return outcome

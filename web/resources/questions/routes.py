@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response
 from flask.views import MethodView
 
 from shared.models import Question, Role
 from shared.services import question_import, questions
 from web.downloads import XLSX, attachment
-from web.errors import ErrorSchema, error_body
+from web.errors import ErrorSchema
 from web.extensions import db_session, settings
 from web.resources.questions.schemas import (
     ImportFailedSchema,
@@ -24,6 +24,7 @@ from web.resources.questions.schemas import (
     QuestionSchema,
 )
 from web.security import Blueprint
+from web.uploads import import_failed, read_upload
 
 blp = Blueprint("questions", __name__, url_prefix="/api/v1/questions", description="Question bank")
 
@@ -94,20 +95,12 @@ class QuestionItem(MethodView):
 @blp.alt_response(415, schema=ErrorSchema, description="Not an .xlsx file")
 def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:
     """Import questions from an .xlsx: all rows or none"""
-    upload = files["file"]
-    try:
-        data = upload.stream.read(settings().IMPORT_MAX_BYTES + 1)
-    finally:  # a large upload is spooled to a temporary file: close it now, not at GC
-        upload.close()
+    data = read_upload(files["file"], settings().IMPORT_MAX_BYTES)
     outcome = question_import.import_questions(
         db_session(), settings(), data, dry_run=query["dry_run"]
     )
     if not outcome.ok:
-        # The contract's import body, inside the usual error shape.
-        body = ImportResultSchema().dump(outcome)
-        failed = jsonify({**error_body(422, "validation_error", "the sheet has errors"), **body})
-        failed.status_code = 422
-        return failed
+        return import_failed(ImportResultSchema().dump(outcome), "the sheet has errors")
     db_session().commit()
     return outcome
 
