@@ -38,6 +38,7 @@ class AttemptStatus(StrEnum):
 class SubmitReason(StrEnum):
     STUDENT = "student"
     TIMEOUT = "timeout"
+    ADMIN = "admin"  # force-submitted by an admin
 
 
 class Attempt(Base):
@@ -45,7 +46,8 @@ class Attempt(Base):
     __table_args__ = (
         CheckConstraint("status IN ('in_progress', 'submitted', 'graded')", name="status"),
         CheckConstraint(
-            "submit_reason IS NULL OR submit_reason IN ('student', 'timeout')", name="submit_reason"
+            "submit_reason IS NULL OR submit_reason IN ('student', 'timeout', 'admin')",
+            name="submit_reason",
         ),
         UniqueConstraint("exam_id", "student_id", "attempt_number", name="uq_attempts_number"),
         # At most one attempt in progress per exam and student: two concurrent starts can't
@@ -75,6 +77,15 @@ class Attempt(Base):
         Index("ix_attempts_student_started", "student_id", "started_at"),
         Index("ix_attempts_graded_at", "graded_at"),  # recent grading latency (metrics)
         Index("ix_attempts_exam_status", "exam_id", "status"),
+        # The proctor's live view: running attempts by last save, recent submissions.
+        Index(
+            "ix_attempts_exam_running_activity",
+            "exam_id",
+            "last_activity_at",
+            postgresql_where=text("status = 'in_progress'"),
+            sqlite_where=text("status = 'in_progress'"),
+        ),
+        Index("ix_attempts_exam_submitted_at", "exam_id", "submitted_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
