@@ -99,6 +99,14 @@ class Attempt(Base):
     deadline: Mapped[datetime]
     # deadline + grace: saves are accepted until then, and the sweep submits after it.
     expires_at: Mapped[datetime]
+    # Time an admin added to this attempt alone (POST /attempts/{id}/extend), on top of the
+    # capped deadline: it may pass closes_at. Reset when the attempt is reopened.
+    extended_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # A reopened attempt's deadline counts from its reopening, not from its start.
+    reopened_at: Mapped[datetime | None]
+    reopen_seconds: Mapped[int | None] = mapped_column(Integer)
+    # How often it was reopened: each grading after a reopening tells the student again.
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime | None]
     graded_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

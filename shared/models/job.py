@@ -50,6 +50,9 @@ class Job(Base):
     changed: Mapped[int] = mapped_column(Integer, default=0)
     # The keys the whole job grades with, captured at its start: {question_id: definition}.
     keys: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # What the job was asked (e.g. a force-submit's student ids) and what it found.
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_by: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
