@@ -1,0 +1,1 @@
+"""Exam day: what admins do and watch while attempts run."""
