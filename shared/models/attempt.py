@@ -118,6 +118,13 @@ class Attempt(Base):
     # The student's own order, fixed at start so a resume shows the same exam.
     question_order: Mapped[list[str]] = mapped_column(JSONType)
     option_order: Mapped[dict[str, list[str]] | None] = mapped_column(JSONType)
+    # Questions drawn from the exam's pools at start: {question_id: {"entry": the pool's
+    # position, "points": the pool's points as a string, or None for the question's own}}.
+    # Stored, never drawn again: resume, grading, regrade and results all read these.
+    drawn: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSONType)
+    # The seed of the draw: with the candidate lists of the exam version at start (sorted
+    # ids), `shared.services.pools.draw` gives the same questions again.
+    draw_seed: Mapped[int | None] = mapped_column(BigInteger)
     # Bumped on every status or score change; the status endpoint's ETag.
     revision: Mapped[int] = mapped_column(Integer, default=1)
 

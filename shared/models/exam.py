@@ -1,4 +1,5 @@
-"""Exams, their ordered questions and per-student accommodations."""
+"""Exams, their ordered entries (fixed questions and question pools) and per-student
+accommodations."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -17,11 +19,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from shared.models.base import Base, utcnow, uuid_pk
-from shared.models.question import Question
+from shared.models.question import Question, QuestionTag
 
 
 class ExamStatus(StrEnum):
@@ -84,14 +88,24 @@ class Exam(Base):
         cascade="all, delete-orphan",
         order_by="ExamQuestion.position",
     )
+    # Loaded on access only: the hot paths (start, save) read an exam without its pools.
+    pools: Mapped[list[ExamPool]] = relationship(
+        back_populates="exam",
+        cascade="all, delete-orphan",
+        order_by="ExamPool.position",
+    )
 
     @property
     def question_count(self) -> int:
-        return len(self.items)
+        """Questions an attempt holds: the fixed ones and every pool's draws."""
+        return len(self.items) + sum(pool.count for pool in self.pools)
 
     @property
     def max_score(self) -> Decimal:
-        return sum((item.effective_points for item in self.items), Decimal(0))
+        """The most an attempt can score; for a pool without points, what its best draw
+        gives (each attempt's own max_score is exact for its draw)."""
+        fixed = sum((item.effective_points for item in self.items), Decimal(0))
+        return fixed + sum((pool.max_points for pool in self.pools), Decimal(0))
 
 
 class ExamQuestion(Base):
@@ -119,6 +133,69 @@ class ExamQuestion(Base):
     @property
     def effective_points(self) -> Decimal:
         return self.points if self.points is not None else self.question.points
+
+
+class ExamPool(Base):
+    """An entry of the exam that draws `count` distinct questions carrying `tag` for each
+    attempt when it starts (never a question another entry of the exam holds). Its
+    `position` is shared with the exam's fixed questions: together they are the exam order."""
+
+    __tablename__ = "exam_pools"
+    __table_args__ = (
+        CheckConstraint("count >= 1", name="count_positive"),
+        CheckConstraint("points IS NULL OR points > 0", name="points_positive"),
+        # Which exams draw from a tag: a question edit refreshes their cached payload.
+        Index("ix_exam_pools_tag", "tag"),
+    )
+
+    exam_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50))
+    count: Mapped[int] = mapped_column(Integer)
+    # Points of every question drawn; None: each drawn question's own points.
+    points: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+
+    exam: Mapped[Exam] = relationship(back_populates="pools")
+
+    @property
+    def max_points(self) -> Decimal:
+        if self.points is not None:
+            return self.points * self.count
+        return self.best_points or Decimal(0)
+
+
+def _candidate_conditions() -> list[Any]:
+    """A pool's candidates: questions with its tag that no fixed entry of its exam holds."""
+    fixed = (
+        select(ExamQuestion.question_id)
+        .where(ExamQuestion.exam_id == ExamPool.exam_id)
+        .correlate(ExamPool)
+    )
+    return [QuestionTag.tag == ExamPool.tag, QuestionTag.question_id.not_in(fixed)]
+
+
+# How many questions the pool can draw from now (GET /exams/{id}/questions shows it).
+ExamPool.available = column_property(
+    select(func.count()).where(*_candidate_conditions()).correlate_except(QuestionTag)
+    .scalar_subquery()
+)  # fmt: skip
+_ranked = (
+    select(
+        Question.points.label("points"),
+        func.row_number().over(order_by=Question.points.desc()).label("rank"),
+    )
+    .join(QuestionTag, QuestionTag.question_id == Question.id)
+    .where(*_candidate_conditions())
+    .correlate(ExamPool)
+    .subquery()
+)
+# The sum of the `count` highest points among the candidates: the best a draw can give.
+ExamPool.best_points = column_property(
+    select(func.sum(_ranked.c.points)).where(_ranked.c.rank <= ExamPool.count)
+    .correlate(ExamPool).scalar_subquery()
+)  # fmt: skip
 
 
 class Accommodation(Base):
