@@ -74,13 +74,14 @@ def _register_resources(api: Api) -> None:
         auth,
         exams,
         jobs,
+        live,
         notifications,
         people,
         questions,
         results,
     )
 
-    for module in (auth, people, questions, exams, attempts, results, jobs, notifications):
+    for module in (auth, people, questions, exams, attempts, results, jobs, notifications, live):
         api.register_blueprint(module.blp)
 
 

@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from shared.logs import request_id_var
 from shared.services.monitoring import SystemState
+from web.live_stream import TICK_SCOPE_KEY
 
 log = logging.getLogger("web.request")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,7 +53,11 @@ def _finish(response: Response) -> Response:
     if endpoint != "/metrics":
         REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
         LATENCY.labels(request.method, endpoint).observe(elapsed)
-    log.info(
+    # A live stream's events after its first are requests too, but one line per stream is
+    # enough at INFO (web/live_stream.py).
+    quiet = request.environ.get("asgi.scope", {}).get(TICK_SCOPE_KEY)
+    log.log(
+        logging.DEBUG if quiet else logging.INFO,
         "request",
         extra={
             "method": request.method,

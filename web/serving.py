@@ -6,7 +6,9 @@ few clients sending their headers a byte a second hold every thread (docs/reliab
 stalled connection costs a socket and no thread; the request body is read there too, up to
 MAX_CONTENT_LENGTH; only a complete request is handed to the Flask app, through a2wsgi's
 WSGI-to-ASGI bridge, on a pool of `threads` threads. Responses leave as the app yields them
-(a streamed response still streams), and a slow reader is fed by the event loop.
+(a streamed response still streams), and a slow reader is fed by the event loop. The
+proctor's live stream never holds a thread at all: it runs on the event loop and borrows a
+thread for a few milliseconds per event (web/live_stream.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from gunicorn.workers.gasgi import ASGIWorker
+
+from web.live_stream import LiveStreams
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,9 +32,17 @@ SERVER_HEADER = b"exam-api"  # no product or version to fingerprint
 class BufferedWSGI:
     """An ASGI app that reads the whole request, then calls the WSGI app in a thread pool."""
 
-    def __init__(self, wsgi_app: Any, *, threads: int, max_body: int) -> None:
+    def __init__(
+        self,
+        wsgi_app: Any,
+        *,
+        threads: int,
+        max_body: int,
+        alive: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.bridge = WSGIMiddleware(wsgi_app, workers=threads)
         self.max_body = max_body
+        self.live = LiveStreams(self.bridge, threads=threads, alive=alive)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan: a2wsgi answers it
@@ -39,6 +51,9 @@ class BufferedWSGI:
         body, disconnected = await self._read_body(scope, receive)
         if disconnected:
             return  # the client went away before its request was complete: no thread spent
+        if self.live.handles(scope):
+            await self.live(scope, receive, _with_server_header(send))
+            return
         scope = dict(scope, headers=_with_length(scope["headers"], len(body)))
         await self.bridge(scope, _replay(body, receive), _with_server_header(send))
 
@@ -114,5 +129,8 @@ class BufferedWSGIWorker(ASGIWorker):
 
         super().load_wsgi()
         self.asgi = BufferedWSGI(
-            self.asgi, threads=self.cfg.threads, max_body=get_settings().MAX_CONTENT_LENGTH
+            self.asgi,
+            threads=self.cfg.threads,
+            max_body=get_settings().MAX_CONTENT_LENGTH,
+            alive=lambda: self.alive,
         )

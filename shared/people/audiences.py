@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, or_, select, union
+from sqlalchemy import Select, delete, exists, func, insert, or_, select, union
 from sqlalchemy.orm import Session
 
 from shared.errors import InvalidInput
@@ -78,9 +78,15 @@ def set_assignees(
 
 def eligible_count(session: Session, exam: Exam) -> int:
     """Active students who may sit the exam."""
+    members = eligible_students(exam).subquery()
+    return session.scalar(select(func.count()).select_from(members)) or 0
+
+
+def eligible_students(exam: Exam) -> Select[tuple[uuid.UUID]]:
+    """The ids of the active students who may sit the exam, as a query to build on."""
     active_students = (User.role == Role.STUDENT, User.active.is_(True))
     if exam.audience == Audience.EVERYONE:
-        return session.scalar(select(func.count()).where(*active_students)) or 0
+        return select(User.id.label("user_id")).where(*active_students)
     named = select(ExamStudent.user_id.label("user_id")).where(ExamStudent.exam_id == exam.id)
     grouped = (
         select(GroupMember.user_id.label("user_id"))
@@ -89,11 +95,7 @@ def eligible_count(session: Session, exam: Exam) -> int:
     )
     audience = union(named, grouped).subquery()
     return (
-        session.scalar(
-            select(func.count())
-            .select_from(audience)
-            .join(User, User.id == audience.c.user_id)
-            .where(*active_students)
-        )
-        or 0
+        select(User.id.label("user_id"))
+        .join(audience, User.id == audience.c.user_id)
+        .where(*active_students)
     )
