@@ -140,3 +140,93 @@ def test_a_streamed_response_leaves_chunk_by_chunk():
     run_alone(lambda: asyncio.wait_for(app(scope([]), receive, send), timeout=10))
     bodies = [m["body"] for m in sent[1:] if m.get("body")]
     assert bodies == [b"event: live\ndata: 1\n\n", b"event: live\ndata: 2\n\n"]
+
+
+LIVE = "/api/v1/exams/7b0c3c1e-3f1d-4f7e-9d2a-0c6a1f2b3c4d/live"
+
+
+def live_app(calls: list[dict[str, Any]], statuses: list[int]):  # type: ignore[no-untyped-def]
+    """A WSGI app standing in for Flask's GET /live: answers each call with the next status."""
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        calls.append({"path": environ["PATH_INFO"], "auth": environ.get("HTTP_AUTHORIZATION")})
+        status = statuses.pop(0) if statuses else 200
+        start_response(f"{status} X", [("Content-Type", "application/json")])
+        return [b'{"n": %d}' % len(calls) if status == 200 else b'{"error": "token_revoked"}']
+
+    return app
+
+
+def stream(app: BufferedWSGI, *, leave_after: float = 10.0) -> list[dict[str, Any]]:
+    """GET the live stream; the client leaves after `leave_after` seconds."""
+    sent: list[dict[str, Any]] = []
+    request = dict(scope([(b"authorization", b"Bearer t")]), method="GET", path=LIVE + "/stream")
+    asked = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        asked += 1
+        if asked == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(leave_after)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    run_alone(lambda: asyncio.wait_for(app(request, receive, send), timeout=10))
+    return sent
+
+
+def events(sent: list[dict[str, Any]]) -> list[str]:
+    text = b"".join(m.get("body", b"") for m in sent[1:]).decode()
+    return [block for block in text.split("\n\n") if block.startswith("event:")]
+
+
+def test_the_live_stream_asks_the_app_for_each_event_with_the_clients_token():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(live_app(calls, [200, 200, 200, 401]), threads=2, max_body=1024)
+    app.live.interval = 0.05
+
+    sent = stream(app)
+
+    assert sent[0]["status"] == 200
+    assert dict(sent[0]["headers"])[b"content-type"].startswith(b"text/event-stream")
+    assert calls == [{"path": LIVE, "auth": "Bearer t"}] * 4  # re-checked at every event
+    assert events(sent) == [
+        'event: live\ndata: {"n": 1}', 'event: live\ndata: {"n": 2}',
+        'event: live\ndata: {"n": 3}', 'event: error\ndata: {"error": "token_revoked"}',
+    ]  # fmt: skip
+    assert sent[-1]["more_body"] is False  # a refused token ends the stream
+
+
+def test_a_refused_first_event_is_the_response_itself():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(live_app(calls, [404]), threads=2, max_body=1024)
+
+    sent = stream(app)
+
+    assert sent[0]["status"] == 404
+    assert dict(sent[0]["headers"])[b"content-type"] == b"application/json"
+    assert len(calls) == 1 and events(sent) == []
+
+
+def test_a_proctor_who_leaves_ends_the_stream_and_its_calls():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(live_app(calls, []), threads=2, max_body=1024)
+    app.live.interval = 0.1
+
+    sent = stream(app, leave_after=0.35)
+
+    assert 3 <= len(calls) <= 5  # about one per 0.1 s, then none once the client left
+    assert len(events(sent)) == len(calls)
+
+
+def test_the_live_stream_of_a_worker_that_stops_ends_so_its_clients_reconnect():
+    calls: list[dict[str, Any]] = []
+    app = BufferedWSGI(live_app(calls, []), threads=2, max_body=1024, alive=lambda: len(calls) < 2)
+    app.live.interval = 0.05
+
+    sent = stream(app)
+
+    assert len(calls) == 2 and sent[-1]["more_body"] is False
