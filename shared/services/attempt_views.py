@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from shared.errors import NotFound
 from shared.exam_rules import results_visible, seconds_left
 from shared.models import Attempt, AttemptStatus, Exam
+from shared.question_types import json_number
+from shared.services.pools import drawn_points
 
 
 def attempt_questions(attempt: Attempt, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The exam's questions as this student sees them: their order, their option order."""
+    """The exam's questions as this student sees them: their order, their option order,
+    the questions their attempt drew from pools with the pool's points."""
     by_id = {q["id"]: q for q in payload["questions"]}
     option_order = attempt.option_order or {}
     shown = []
@@ -30,6 +33,9 @@ def attempt_questions(attempt: Attempt, payload: dict[str, Any]) -> list[dict[st
             by_option = {o["id"]: o for o in options}
             options = [by_option[i] for i in option_order[qid] if i in by_option]
         shown.append({**question, "options": options, "position": position})
+        points = drawn_points(attempt, qid)
+        if points is not None:
+            shown[-1]["points"] = json_number(points)
     return shown
 
 

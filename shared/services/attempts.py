@@ -7,6 +7,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -28,6 +29,7 @@ from shared.models import (
 )
 from shared.people import audiences
 from shared.question_types import CHOICE_TYPES, response_error
+from shared.services import pools
 from shared.services.exam_payload import exam_payload, questions_by_id
 from shared.services.exams import extra_seconds_for
 
@@ -76,7 +78,6 @@ def start_attempt(
         "last_activity_at": now,
         "deadline": deadline,
         "expires_at": expires_at(exam, deadline),
-        "max_score": payload["max_score"],
         **_orders(exam, payload),
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -105,19 +106,32 @@ def _in_progress(session: Session, exam_id: uuid.UUID, student_id: uuid.UUID) ->
 
 
 def _orders(exam: Exam, payload: dict[str, Any]) -> dict[str, Any]:
-    """This student's question and option order, fixed for the life of the attempt."""
-    order = [q["id"] for q in payload["questions"]]
+    """This student's questions (pools drawn), question and option order and max score,
+    fixed for the life of the attempt."""
+    drawn = pools.draw(payload["entries"], pools.new_seed())
+    order = drawn.order
     if exam.shuffle_questions:
         _shuffle(order)
+    questions = questions_by_id(payload)
     options = None
     if exam.shuffle_options:
         options = {}
-        for question in payload["questions"]:
-            if question["type"] in CHOICE_TYPES:
-                ids = [o["id"] for o in question["options"]]
+        for qid in order:
+            if questions[qid]["type"] in CHOICE_TYPES:
+                ids = [o["id"] for o in questions[qid]["options"]]
                 _shuffle(ids)
-                options[question["id"]] = ids
-    return {"question_order": order, "option_order": options}
+                options[qid] = ids
+    max_score = sum(
+        (pools.drawn_points_of(drawn.drawn, qid) or Decimal(str(questions[qid]["points"])))
+        for qid in order
+    )
+    return {
+        "question_order": order,
+        "option_order": options,
+        "drawn": drawn.drawn or None,
+        "draw_seed": drawn.seed,
+        "max_score": Decimal(max_score),
+    }
 
 
 def get_attempt(

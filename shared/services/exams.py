@@ -19,6 +19,7 @@ from shared.models import (
     Attempt,
     AttemptStatus,
     Exam,
+    ExamPool,
     ExamQuestion,
     ExamStatus,
     Question,
@@ -28,9 +29,12 @@ from shared.models import (
     utcnow,
 )
 from shared.people import audiences
+from shared.services import pools
 
 # Changing these under a student who already started would move their deadline.
 TIMING_FIELDS = ("duration_seconds", "opens_at", "closes_at", "grace_seconds")
+# Questions one attempt may hold (fixed ones and every pool's draws).
+MAX_QUESTIONS = 500
 # Dates an exam may carry: far from the ends of Python's calendar (years 1 and 9999), so that
 # any offset, duration, extra time or grace added to them stays a date (no OverflowError).
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,7 +62,7 @@ def create_exam(session: Session, data: dict[str, Any]) -> Exam:
 def get_exam(session: Session, exam_id: uuid.UUID, *, student_id: uuid.UUID | None = None) -> Exam:
     """An exam; to a student (`student_id`) only a published one in their audience
     (anything else does not exist for them)."""
-    exam = session.get(Exam, exam_id, options=[selectinload(Exam.items)])
+    exam = session.get(Exam, exam_id, options=[selectinload(Exam.items), selectinload(Exam.pools)])
     if exam is None:
         raise NotFound("exam not found")
     if student_id is not None and (
@@ -107,7 +111,7 @@ def list_exams(
         query = query.where(audiences.eligible(student_id))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     exams = session.scalars(
-        query.options(selectinload(Exam.items))
+        query.options(selectinload(Exam.items), selectinload(Exam.pools))
         .order_by(Exam.created_at.desc(), Exam.id)
         .offset(offset)
         .limit(limit)
@@ -165,31 +169,49 @@ def attempt_summaries(
 
 
 def set_questions(session: Session, exam_id: uuid.UUID, items: list[dict[str, Any]]) -> Exam:
-    """Replace the ordered question list (with optional per-exam points)."""
+    """Replace the ordered entries: questions (with optional per-exam points) and pools
+    `{"pool": {tag, count, points?}}`, which share one order."""
     exam = get_exam(session, exam_id)
     if has_attempts(session, exam_id):
         raise Conflict("students have started this exam: its questions can no longer change")
     if exam.status == ExamStatus.PUBLISHED and not items:
         raise Conflict("a published exam needs at least one question")
-    ids = [item["question_id"] for item in items]
-    errors: dict[str, list[str]] = {}
+    pools.check_total(items, MAX_QUESTIONS)
+    ids = [item["question_id"] for item in items if "pool" not in item]
+    errors: dict[str, list[str]] = pools.check_new_pools(session, items)
     if len(set(ids)) != len(ids):
         errors.setdefault("questions", []).append("a question is listed twice")
     known = set(session.scalars(select(Question.id).where(Question.id.in_(ids))))
-    for index, question_id in enumerate(ids):
-        if question_id not in known:
-            errors.setdefault("questions", []).append(f"item {index + 1}: no such question")
+    for index, item in enumerate(items, start=1):
+        if "pool" not in item and item["question_id"] not in known:
+            errors.setdefault("questions", []).append(f"item {index}: no such question")
     if errors:
         raise InvalidInput("invalid question list", errors)
     exam.items.clear()
+    exam.pools.clear()
     session.flush()  # old positions go before new ones take them
-    exam.items.extend(
-        ExamQuestion(question_id=item["question_id"], position=position, points=item.get("points"))
-        for position, item in enumerate(items, start=1)
-    )
+    for position, item in enumerate(items, start=1):
+        if "pool" in item:
+            pool = item["pool"]
+            exam.pools.append(
+                ExamPool(
+                    position=position,
+                    tag=pool["tag"],
+                    count=pool["count"],
+                    points=pool.get("points"),
+                )
+            )
+        else:
+            exam.items.append(
+                ExamQuestion(
+                    question_id=item["question_id"], position=position, points=item.get("points")
+                )
+            )
     exam.updated_at = utcnow()
     session.flush()
-    session.refresh(exam)
+    session.expire(exam, ["items", "pools"])  # pools' candidate counts are read afresh
+    if exam.status == ExamStatus.PUBLISHED:
+        pools.ensure_drawable(session, exam)
     return exam
 
 
@@ -197,8 +219,9 @@ def publish(session: Session, exam_id: uuid.UUID) -> Exam:
     exam = get_exam(session, exam_id)
     if exam.status == ExamStatus.ARCHIVED:
         raise Conflict("an archived exam cannot be published again")
-    if not exam.items:
+    if not exam.items and not exam.pools:
         raise Conflict("an exam needs at least one question before it is published")
+    pools.ensure_drawable(session, exam)  # 409 while a pool has fewer questions than draws
     if exam.status == ExamStatus.DRAFT:
         exam.status = ExamStatus.PUBLISHED
         exam.published_at = exam.updated_at = utcnow()

@@ -17,8 +17,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.grading import grade
-from shared.models import Answer, Attempt, AttemptEvent, AttemptStatus, Exam, ExamQuestion
+from shared.models import (
+    Answer,
+    Attempt,
+    AttemptEvent,
+    AttemptStatus,
+    Exam,
+    ExamQuestion,
+    Question,
+)
 from shared.question_types import ESSAY, json_number
+from shared.services import pools
+from shared.services.pools import drawn_points
 
 
 @dataclass(frozen=True)
@@ -60,26 +70,65 @@ def current_keys(session: Session, exam_id: uuid.UUID) -> dict[str, dict[str, An
     return keys
 
 
-def exam_keys(session: Session, exam_id: uuid.UUID) -> dict[str, dict[str, Any]]:
-    """The current key of every question of the exam, JSON-safe (a regrade stores it)."""
+def exam_keys(
+    session: Session, exam_id: uuid.UUID, *, drawn: bool = False
+) -> dict[str, dict[str, Any]]:
+    """The current key of every question of the exam, JSON-safe (a regrade stores it): the
+    fixed questions (with the exam's points), every pool candidate (its own points; an
+    attempt's drawn points override them) and, with `drawn`, every question an attempt of
+    the exam was graded on, even one that left its pool since."""
     items = session.scalars(
         select(ExamQuestion)
         .options(selectinload(ExamQuestion.question))
         .where(ExamQuestion.exam_id == exam_id)
     )
-    keys = {}
-    for item in items:
-        q = item.question
-        keys[str(q.id)] = {
-            "type": q.type,
-            "correct_answer": q.correct_answer,
-            "scoring": q.scoring,
-            "tolerance": None if q.tolerance is None else str(q.tolerance),
-            "case_sensitive": q.case_sensitive,
-            "points": str(item.effective_points),
-            "version": q.version,
-        }
+    keys = {str(item.question_id): _key(item.question, item.effective_points) for item in items}
+    exam = session.get(Exam, exam_id)
+    if exam is not None:
+        for found in pools.candidates(session, exam).values():
+            keys.update({str(q.id): _key(q, q.points) for q in found if str(q.id) not in keys})
+    if drawn:
+        answered = select(Answer.question_id).join(Attempt, Attempt.id == Answer.attempt_id)
+        answered = answered.where(Attempt.exam_id == exam_id).distinct()
+        missing = [qid for qid in session.scalars(answered) if str(qid) not in keys]
+        keys.update(question_keys(session, missing))
     return keys
+
+
+def question_keys(session: Session, ids: list[Any]) -> dict[str, dict[str, Any]]:
+    """Keys of these questions with their own points (questions drawn from a pool)."""
+    if not ids:
+        return {}
+    wanted = [uuid.UUID(str(i)) for i in ids]
+    found = session.scalars(select(Question).where(Question.id.in_(wanted)))
+    return {str(q.id): _key(q, q.points) for q in found}
+
+
+def _key(q: Question, points: Decimal) -> dict[str, Any]:
+    return {
+        "type": q.type,
+        "correct_answer": q.correct_answer,
+        "scoring": q.scoring,
+        "tolerance": None if q.tolerance is None else str(q.tolerance),
+        "case_sensitive": q.case_sensitive,
+        "points": str(points),
+        "version": q.version,
+    }
+
+
+def keys_for(session: Session, attempt: Attempt) -> dict[str, dict[str, Any]]:
+    """The current keys of the attempt's questions: the exam's (cached), and those of
+    questions it drew that are no longer in a pool (rare: the bank changed after the draw)."""
+    keys = current_keys(session, attempt.exam_id)
+    missing = [qid for qid in attempt.question_order if qid not in keys]
+    return {**keys, **question_keys(session, missing)} if missing else keys
+
+
+def possible_points(attempt: Attempt, qid: str, key: dict[str, Any]) -> Decimal:
+    """What the question is worth in this attempt: a pool's points if it drew it with
+    some, else the key's (the fixed entry's points, or the question's own)."""
+    drawn = drawn_points(attempt, qid)
+    return drawn if drawn is not None else Decimal(key["points"])
 
 
 def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> Attempt | None:
@@ -95,7 +144,7 @@ def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> A
         return None
     attempt = session.get(Attempt, attempt_id, populate_existing=True)
     assert attempt is not None
-    totals = apply_grades(session, attempt, current_keys(session, claimed.exam_id), now)
+    totals = apply_grades(session, attempt, keys_for(session, attempt), now)
     session.add(AttemptEvent(attempt_id=attempt_id, kind="graded", data=_event(totals)))
     return attempt
 
@@ -161,7 +210,7 @@ def _compute(
         key = keys.get(qid)
         if key is None:
             continue
-        points = Decimal(key["points"])
+        points = possible_points(attempt, qid, key)
         max_score += points
         answer = answers.get(uuid.UUID(qid))
         by_hand = answer is not None and answer.graded_by is not None
@@ -219,10 +268,10 @@ def grade_by_hand(
     if attempt.status != AttemptStatus.GRADED:
         raise Conflict("the attempt is not graded yet: wait for automatic grading")
     answer = session.get(Answer, (attempt_id, question_id))
-    keys = current_keys(session, attempt.exam_id)
+    keys = keys_for(session, attempt)
     if answer is None or str(question_id) not in keys:
         raise NotFound("this attempt has no such question")
-    possible = Decimal(keys[str(question_id)]["points"])
+    possible = possible_points(attempt, str(question_id), keys[str(question_id)])
     if not Decimal(0) <= points <= possible:
         raise InvalidInput("points out of range", {"points": [f"must be between 0 and {possible}"]})
     answer.points_awarded = points

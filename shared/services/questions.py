@@ -12,8 +12,18 @@ from sqlalchemy.orm import Session
 
 from shared.db import contains_pattern
 from shared.errors import Conflict, NotFound
-from shared.models import Exam, ExamQuestion, ExamStatus, Question, QuestionTag, utcnow
+from shared.models import (
+    Answer,
+    Exam,
+    ExamPool,
+    ExamQuestion,
+    ExamStatus,
+    Question,
+    QuestionTag,
+    utcnow,
+)
 from shared.question_types import KEY_FIELDS, normalize_definition
+from shared.services import pools
 
 # Fields a type change keeps; everything else must fit the new type and is sent anew.
 TYPE_NEUTRAL_FIELDS = ("prompt", "points", "tags", "explanation")
@@ -48,6 +58,7 @@ def create_question(session: Session, data: dict[str, Any]) -> Question:
     question = build_question(normalize_definition(data))
     session.add(question)
     session.flush()
+    pools.touch_exams_drawing(session, set(question.tags), question.created_at)
     return question
 
 
@@ -56,6 +67,7 @@ def create_questions(session: Session, definitions: Iterable[dict[str, Any]]) ->
     questions = [build_question(d) for d in definitions]
     session.add_all(questions)
     session.flush()
+    pools.touch_exams_drawing(session, {tag for q in questions for tag in q.tags}, utcnow())
     return [q.id for q in questions]
 
 
@@ -77,8 +89,12 @@ def update_question(session: Session, question_id: uuid.UUID, patch: dict[str, A
         base = current
     clean = normalize_definition({**base, **patch})
     structure_changed = clean["type"] != question.type or clean["options"] != question.options
-    if structure_changed and _used_by_published_exam(session, question_id):
+    if structure_changed and _used_by_published_exam(session, question_id, current["tags"]):
         raise Conflict("a published exam uses this question: its type and options are fixed")
+    dropped = set(current["tags"]) - set(clean["tags"])
+    if dropped and _published_pools_on(session, dropped):
+        # Students may have drawn it: it must stay in the pool they drew it from.
+        raise Conflict("a published exam draws questions from this tag: it cannot be removed")
     key_changed = any(clean[field] != current[field] for field in KEY_FIELDS)
     for field, value in clean.items():
         if field != "tags":
@@ -89,6 +105,9 @@ def update_question(session: Session, question_id: uuid.UUID, patch: dict[str, A
         session.add(question.snapshot_key())
     question.updated_at = utcnow()
     _touch_exams_using(session, question_id, question.updated_at)
+    pools.touch_exams_drawing(
+        session, set(current["tags"]) | set(clean["tags"]), question.updated_at
+    )
     session.flush()
     return question
 
@@ -98,6 +117,13 @@ def delete_question(session: Session, question_id: uuid.UUID) -> None:
     in_use = session.scalar(select(exists().where(ExamQuestion.question_id == question_id)))
     if in_use:
         raise Conflict("an exam uses this question; remove it from the exam first")
+    tags = set(question.tags)
+    if tags and session.scalar(select(pools.exams_drawing_from(tags).exists())):
+        if _published_pools_on(session, tags):
+            raise Conflict("a published exam draws questions from this question's tags")
+        if session.scalar(select(exists().where(Answer.question_id == question_id))):
+            raise Conflict("students were given this question from a pool")
+        pools.touch_exams_drawing(session, tags, utcnow())
     session.delete(question)
     session.flush()
 
@@ -127,13 +153,27 @@ def search_questions(
     return list(page), total
 
 
-def _used_by_published_exam(session: Session, question_id: uuid.UUID) -> bool:
+def _used_by_published_exam(session: Session, question_id: uuid.UUID, tags: list[str]) -> bool:
+    """A published exam holds it, or has a pool that may draw it."""
+    held = session.scalar(
+        select(
+            exists().where(
+                ExamQuestion.question_id == question_id,
+                ExamQuestion.exam_id == Exam.id,
+                Exam.status == ExamStatus.PUBLISHED,
+            )
+        )
+    )
+    return bool(held) or (bool(tags) and _published_pools_on(session, set(tags)))
+
+
+def _published_pools_on(session: Session, tags: set[str]) -> bool:
     return bool(
         session.scalar(
             select(
                 exists().where(
-                    ExamQuestion.question_id == question_id,
-                    ExamQuestion.exam_id == Exam.id,
+                    ExamPool.tag.in_(tags),
+                    ExamPool.exam_id == Exam.id,
                     Exam.status == ExamStatus.PUBLISHED,
                 )
             )

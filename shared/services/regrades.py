@@ -62,7 +62,8 @@ def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.
         return None
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None and job.exam_id is not None
-    job.keys = grading.exam_keys(session, job.exam_id)
+    # Every question an attempt was graded on: drawn ones too, even if they left a pool.
+    job.keys = grading.exam_keys(session, job.exam_id, drawn=True)
     ids = _graded_attempts(session, job)
     job.total = len(ids)
     if not ids:

@@ -24,6 +24,7 @@ from shared.models import (
 )
 from shared.services import notifications
 from shared.services.attempt_views import still_saving
+from shared.services.pools import drawn_points
 
 
 def percentage(score: Decimal | None, max_score: Decimal) -> Decimal:
@@ -44,10 +45,7 @@ def result_view(
     if not is_admin and not results_visible(exam, now):
         raise Conflict("results are not released yet", code="results_not_released")
     show_keys = is_admin or _keys_visible_to_student(session, attempt, exam, now)
-    items = {
-        str(item.question_id): item
-        for item in session.scalars(select(ExamQuestion).where(ExamQuestion.exam_id == exam.id))
-    }
+    items = attempt_items(session, attempt)
     answers = {
         str(a.question_id): a
         for a in session.scalars(select(Answer).where(Answer.attempt_id == attempt.id))
@@ -58,22 +56,21 @@ def result_view(
         item, answer = items.get(qid), answers.get(qid)
         if item is None:
             continue
+        question, possible = item
         row: dict[str, Any] = {
             "question_id": qid,
             "response": answer.response if answer else None,
             "is_correct": answer.is_correct if answer else None,
             "points_awarded": answer.points_awarded if answer else None,
-            "points_possible": item.effective_points,
+            "points_possible": possible,
             "feedback": answer.feedback if answer else None,
         }
         if show_keys:
             version = answer.key_version if answer else None
-            graded = graded_keys.get((item.question_id, version))
+            graded = graded_keys.get((question.id, version))
             # Answers graded before key versions were kept fall back to today's key.
-            row["correct_answer"] = (
-                graded.correct_answer if graded else item.question.correct_answer
-            )
-            row["explanation"] = item.question.explanation
+            row["correct_answer"] = graded.correct_answer if graded else question.correct_answer
+            row["explanation"] = question.explanation
         results.append(row)
     return {
         "attempt_id": attempt.id,
@@ -85,6 +82,23 @@ def result_view(
         "pending_count": attempt.pending_manual,
         "results": results,
     }
+
+
+def attempt_items(session: Session, attempt: Attempt) -> dict[str, tuple[Question, Decimal]]:
+    """Each question of the attempt with what it is worth there: the exam's fixed ones and
+    those it drew from pools (the pool's points, or the question's own)."""
+    items = {
+        str(item.question_id): (item.question, item.effective_points)
+        for item in session.scalars(
+            select(ExamQuestion).where(ExamQuestion.exam_id == attempt.exam_id)
+        )
+    }
+    drawn = [uuid.UUID(qid) for qid in attempt.drawn or {}]
+    if drawn:
+        for question in session.scalars(select(Question).where(Question.id.in_(drawn))):
+            points = drawn_points(attempt, str(question.id))
+            items[str(question.id)] = (question, question.points if points is None else points)
+    return items
 
 
 def _keys_visible_to_student(session: Session, attempt: Attempt, exam: Exam, now: datetime) -> bool:
@@ -149,11 +163,11 @@ def grading_queue(
     if question_id is not None:
         conditions.append(Answer.question_id == question_id)
     base = (
-        select(Answer, Attempt, User, Question.prompt, ExamQuestion)
+        select(Answer, Attempt, User, Question, ExamQuestion)
         .join(Attempt, Attempt.id == Answer.attempt_id)
         .join(User, User.id == Attempt.student_id)
         .join(Question, Question.id == Answer.question_id)
-        .join(
+        .outerjoin(  # none for a question drawn from a pool
             ExamQuestion,
             (ExamQuestion.exam_id == Attempt.exam_id)
             & (ExamQuestion.question_id == Answer.question_id),
@@ -162,7 +176,7 @@ def grading_queue(
     )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(
-        base.order_by(Attempt.submitted_at, Attempt.id, ExamQuestion.position)
+        base.order_by(Attempt.submitted_at, Attempt.id, ExamQuestion.position.nulls_last())
         .offset(offset)
         .limit(limit)
     ).all()
@@ -173,14 +187,21 @@ def grading_queue(
             "student_id": user.id,
             "student_name": user.full_name,
             "student_email": user.email,
-            "prompt": prompt,
+            "prompt": question.prompt,
             "response": answer.response,
-            "points_possible": item.effective_points,
+            "points_possible": item.effective_points
+            if item is not None
+            else _drawn_possible(attempt, question),
             "submitted_at": attempt.submitted_at,
         }
-        for answer, attempt, user, prompt, item in rows
+        for answer, attempt, user, question, item in rows
     ]
     return queue, total
+
+
+def _drawn_possible(attempt: Attempt, question: Question) -> Decimal:
+    points = drawn_points(attempt, str(question.id))
+    return question.points if points is None else points
 
 
 def release(session: Session, exam_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask.views import MethodView
 
-from shared.models import Accommodation, Exam, ExamQuestion, Role, utcnow
-from shared.services import exams
+from shared.models import Accommodation, Exam, Role, utcnow
+from shared.services import exams, pools
 from web.errors import ErrorSchema
 from web.extensions import db_session
 from web.resources.exams.schemas import (
@@ -98,16 +98,20 @@ class ExamItem(MethodView):
 class ExamQuestions(MethodView):
     @blp.auth(Role.ADMIN)
     @blp.response(200, ExamQuestionSchema(many=True))
-    def get(self, exam_id: uuid.UUID) -> list[ExamQuestion]:
-        """The exam's questions in order, with keys and effective points"""
-        return exams.get_exam(db_session(), exam_id).items
+    def get(self, exam_id: uuid.UUID) -> list[dict[str, Any]]:
+        """The exam's entries in order: questions with keys and effective points, and pools
+        with how many questions they can draw from"""
+        return pools.entries(exams.get_exam(db_session(), exam_id))
 
     @blp.auth(Role.ADMIN)
     @blp.arguments(ExamQuestionsInSchema)
     @blp.response(200, ExamSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Students have started the exam")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="Students have started, or a published pool is short"
+    )
     def put(self, data: dict[str, Any], exam_id: uuid.UUID) -> Exam:
-        """Set the ordered question list, with optional per-exam points"""
+        """Set the ordered entries: questions with optional per-exam points, and pools
+        `{pool: {tag, count, points?}}` drawn for each attempt at start"""
         exam = exams.set_questions(db_session(), exam_id, data["questions"])
         db_session().commit()
         return exam
@@ -117,7 +121,7 @@ class ExamQuestions(MethodView):
 @blp.auth(Role.ADMIN)
 @blp.arguments(NoBodySchema)
 @blp.response(200, ExamSchema)
-@blp.alt_response(409, schema=ErrorSchema, description="No questions, or archived")
+@blp.alt_response(409, schema=ErrorSchema, description="No questions, a short pool, or archived")
 def publish(_: dict[str, Any], exam_id: uuid.UUID) -> Exam:
     """Publish: students can see and start it (within its window)"""
     exam = exams.publish(db_session(), exam_id)

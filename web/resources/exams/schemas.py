@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.question_types import MAX_POINTS
+from shared.question_types import MAX_POINTS, MAX_TAG
 from web.fields import Number
 from web.resources.questions.schemas import QuestionSchema
 
@@ -81,14 +81,48 @@ class ExamQuerySchema(ma.Schema):
     )
 
 
+class PoolInSchema(ma.Schema):
+    tag = ma.fields.String(required=True, validate=validate.Length(min=1, max=MAX_TAG))
+    count = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=500))
+    points = Number(
+        places=2,
+        allow_none=True,
+        validate=validate.Range(min=0, min_inclusive=False, max=MAX_POINTS),
+        metadata={"description": "Points of each drawn question; default: the question's own"},
+    )
+
+    @ma.post_load
+    def strip_tag(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        data["tag"] = data["tag"].strip()  # tags are stored trimmed
+        if not data["tag"]:
+            raise ma.ValidationError("must not be blank", "tag")
+        return data
+
+
 class ExamQuestionInSchema(ma.Schema):
-    question_id = ma.fields.UUID(required=True)
+    """A question `{question_id, points?}` or a pool `{pool: {tag, count, points?}}`."""
+
+    question_id = ma.fields.UUID()
     points = Number(
         places=2,
         allow_none=True,
         validate=validate.Range(min=0, min_inclusive=False, max=MAX_POINTS),
         metadata={"description": "Overrides the question's points in this exam"},
     )
+    pool = ma.fields.Nested(
+        PoolInSchema,
+        metadata={
+            "description": "Instead of question_id: each attempt draws `count` distinct "
+            "questions carrying `tag` when it starts"
+        },
+    )
+
+    @ma.validates_schema
+    def one_of(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        if ("question_id" in data) == ("pool" in data):
+            raise ma.ValidationError("give either question_id or pool", "question_id")
+        if "pool" in data and "points" in data:
+            raise ma.ValidationError("a pool's points go inside pool", "points")
 
 
 class ExamQuestionsInSchema(ma.Schema):
@@ -97,12 +131,27 @@ class ExamQuestionsInSchema(ma.Schema):
     )
 
 
+class PoolSchema(ma.Schema):
+    tag = ma.fields.String(required=True)
+    count = ma.fields.Integer(required=True)
+    points = Number(allow_none=True, metadata={"description": "null: each question's own"})
+    available = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Questions it can draw from now (tagged, not in the exam)"},
+    )
+
+
 class ExamQuestionSchema(ma.Schema):
     position = ma.fields.Integer(required=True)
-    question_id = ma.fields.UUID(required=True)
-    points = Number(required=True, attribute="effective_points")
+    question_id = ma.fields.UUID(allow_none=True, metadata={"description": "null for a pool"})
+    points = Number(
+        required=True,
+        attribute="effective_points",
+        metadata={"description": "For a pool: the most its draws can give"},
+    )
     points_override = Number(allow_none=True, attribute="points")
-    question = ma.fields.Nested(QuestionSchema, required=True)
+    question = ma.fields.Nested(QuestionSchema, allow_none=True)
+    pool = ma.fields.Nested(PoolSchema, allow_none=True, metadata={"description": "A pool entry"})
 
 
 class AccommodationInSchema(ma.Schema):
