@@ -22,6 +22,25 @@ def deadline_for(exam: Exam, started_at: datetime, extra_seconds: int = 0) -> da
     return min(deadline, exam.closes_at) if exam.closes_at is not None else deadline
 
 
+def attempt_deadline(
+    exam: Exam,
+    *,
+    started_at: datetime,
+    accommodation_seconds: int,
+    extended_seconds: int,
+    reopened_at: datetime | None,
+    reopen_seconds: int | None,
+) -> datetime:
+    """An attempt's deadline under the exam's current timing. The contract's formula, from
+    the start (or from a reopening: reopened_at + reopen_seconds), plus the time an admin
+    added to this attempt alone, which may pass closes_at."""
+    if reopened_at is not None:
+        base = reopened_at + timedelta(seconds=reopen_seconds or 0)
+    else:
+        base = deadline_for(exam, started_at, accommodation_seconds)
+    return base + timedelta(seconds=extended_seconds)
+
+
 def expires_at(exam: Exam, deadline: datetime) -> datetime:
     """Saves are accepted until deadline + grace; after that the attempt is submitted."""
     return deadline + timedelta(seconds=exam.grace_seconds)

@@ -20,6 +20,7 @@ class TaskName:
     PURGE_REVOKED_SESSIONS = "ops.purge_revoked_sessions"
     EXPIRE_OVERDUE = "attempts.expire_overdue"
     EXPIRE_ATTEMPT = "attempts.expire_attempt"
+    FORCE_SUBMIT_EXAM = "attempts.force_submit_exam"
     GRADE_ATTEMPT = "grading.grade_attempt"
     RESEND_UNGRADED = "grading.resend_ungraded"
     SEND_EMAIL = "notifications.send_email"

@@ -72,6 +72,7 @@ def _register_resources(api: Api) -> None:
     from web.resources import (
         attempts,
         auth,
+        examday,
         exams,
         jobs,
         live,
@@ -81,7 +82,18 @@ def _register_resources(api: Api) -> None:
         results,
     )
 
-    for module in (auth, people, questions, exams, attempts, results, jobs, notifications, live):
+    for module in (
+        auth,
+        people,
+        questions,
+        exams,
+        attempts,
+        examday,
+        results,
+        jobs,
+        notifications,
+        live,
+    ):
         api.register_blueprint(module.blp)
 
 

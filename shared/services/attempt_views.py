@@ -67,6 +67,7 @@ _ATTEMPTS, _EXAMS = Attempt.__table__.c, Exam.__table__.c
 _STATUS_COLUMNS = (
     _ATTEMPTS.id, _ATTEMPTS.status, _ATTEMPTS.submit_reason, _ATTEMPTS.score,
     _ATTEMPTS.max_score, _ATTEMPTS.pending_manual, _ATTEMPTS.graded_at, _ATTEMPTS.expires_at,
+    _ATTEMPTS.deadline,
     _EXAMS.results_release, _EXAMS.results_released_at, _EXAMS.closes_at,
 )  # fmt: skip
 
@@ -98,4 +99,5 @@ def status_view(attempt: Any, exam: Any, now: datetime, *, is_admin: bool) -> di
         "max_score": attempt.max_score,
         "pending_manual": attempt.pending_manual,
         "graded_at": attempt.graded_at,
+        "deadline": attempt.deadline,
     }

@@ -255,6 +255,9 @@ def _validated_rows(
 
 
 _UPSERTS: dict[str, Any] = {}
+_GRADE_COLUMNS = (
+    "points_awarded", "is_correct", "feedback", "graded_at", "graded_by", "key_version",
+)  # fmt: skip
 
 
 def _upsert_statement(dialect: str) -> Any:
@@ -269,10 +272,14 @@ def _upsert_statement(dialect: str) -> Any:
             index_elements=[table.c.attempt_id, table.c.question_id],
             # A save without seq keeps the stored one: erasing it would let a stale retry
             # with an old seq through afterwards.
+            # A new response drops the grade of the old one (answers carry grades only
+            # after a reopening): graded again at the next submit.
             set_={
                 "response": new.response,
                 "seq": func.coalesce(new.seq, table.c.seq),
                 "saved_at": new.saved_at,
+                **dict.fromkeys(_GRADE_COLUMNS),
+                "needs_manual": False,
             },
             # A stale retry never overwrites a newer answer; an equal seq is a no-op.
             where=or_(table.c.seq.is_(None), new.seq.is_(None), new.seq > table.c.seq),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.exam_rules import results_visible
+from shared.examday.timing import TimeChange, recompute
 from shared.models import (
     Accommodation,
     Attempt,
@@ -31,8 +32,9 @@ from shared.models import (
 from shared.people import audiences
 from shared.services import pools
 
-# Changing these under a student who already started would move their deadline.
-TIMING_FIELDS = ("duration_seconds", "opens_at", "closes_at", "grace_seconds")
+# Changing these recomputes the deadlines of running attempts (exam day: a fire alarm, an
+# exam ended early); opens_at only decides who may still start.
+TIMING_FIELDS = ("duration_seconds", "closes_at", "grace_seconds")
 # Questions one attempt may hold (fixed ones and every pool's draws).
 MAX_QUESTIONS = 500
 # Dates an exam may carry: far from the ends of Python's calendar (years 1 and 9999), so that
@@ -72,19 +74,32 @@ def get_exam(session: Session, exam_id: uuid.UUID, *, student_id: uuid.UUID | No
     return exam
 
 
-def update_exam(session: Session, exam_id: uuid.UUID, patch: dict[str, Any]) -> Exam:
-    exam = get_exam(session, exam_id)
-    timing_changed = any(
-        field in patch and patch[field] != getattr(exam, field) for field in TIMING_FIELDS
-    )
-    if timing_changed and has_attempts(session, exam_id):
-        raise Conflict("students have started this exam: its timing can no longer change")
+def update_exam(
+    session: Session,
+    exam_id: uuid.UUID,
+    patch: dict[str, Any],
+    *,
+    by: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> tuple[Exam, TimeChange]:
+    """Edit an exam. A change of its timing applies at once to the attempts running now
+    (their deadlines are recomputed; those whose time is now up are submitted)."""
+    now = now or utcnow()
+    exam = session.get(Exam, exam_id, with_for_update=True)  # one time change at a time
+    if exam is None:
+        raise NotFound("exam not found")
+    timing_changed = [
+        field for field in TIMING_FIELDS if field in patch and patch[field] != getattr(exam, field)
+    ]
     for field, value in patch.items():
         setattr(exam, field, value)
     _check_rules(exam)
-    exam.updated_at = utcnow()
+    exam.updated_at = now
     session.flush()
-    return exam
+    change = TimeChange()
+    if timing_changed:
+        change = recompute(session, exam, now, by=by, reason="exam:" + ",".join(timing_changed))
+    return exam, change
 
 
 def delete_exam(session: Session, exam_id: uuid.UUID) -> None:
@@ -240,9 +255,17 @@ def archive(session: Session, exam_id: uuid.UUID) -> Exam:
 
 
 def set_accommodation(
-    session: Session, exam_id: uuid.UUID, student_id: uuid.UUID, extra_seconds: int
-) -> Accommodation:
-    get_exam(session, exam_id)
+    session: Session,
+    exam_id: uuid.UUID,
+    student_id: uuid.UUID,
+    extra_seconds: int,
+    *,
+    by: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> tuple[Accommodation, TimeChange]:
+    """Set one student's extra time; it applies at once to their running attempt."""
+    now = now or utcnow()
+    exam = get_exam(session, exam_id)
     student = session.get(User, student_id)
     if student is None or student.role != Role.STUDENT:
         raise NotFound("student not found")
@@ -251,9 +274,10 @@ def set_accommodation(
         accommodation = Accommodation(exam_id=exam_id, student_id=student_id)
         session.add(accommodation)
     accommodation.extra_seconds = extra_seconds
-    accommodation.updated_at = utcnow()
+    accommodation.updated_at = now
     session.flush()
-    return accommodation
+    change = recompute(session, exam, now, by=by, reason="accommodation", student_id=student_id)
+    return accommodation, change
 
 
 def list_accommodations(session: Session, exam_id: uuid.UUID) -> list[Accommodation]:

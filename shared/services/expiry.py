@@ -30,9 +30,15 @@ def settle(session: Session, attempt: Attempt, now: datetime, *, by: str = "requ
     who noticed, for the event trail (a request, or the attempt's countdown task)."""
     if attempt.status != AttemptStatus.IN_PROGRESS or now <= attempt.expires_at:
         return False
+    # The UPDATE re-checks the time: `attempt` may have been read before an admin's
+    # extension committed, and that extension must win.
     claimed = session.execute(
         update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+        .where(
+            Attempt.id == attempt.id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+            Attempt.expires_at < now,
+        )
         .values(**_submit_as_timeout(now))
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -57,10 +63,21 @@ def sweep(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[uui
     ids = list(session.scalars(overdue))
     if not ids:
         return []
+    return submit_overdue(session, ids, now, by="sweep")
+
+
+def submit_overdue(
+    session: Session, ids: list[uuid.UUID], now: datetime, *, by: str
+) -> list[uuid.UUID]:
+    """Submit those of `ids` still running past deadline + grace; the ones submitted."""
     claimed = list(
         session.scalars(
             update(Attempt)
-            .where(Attempt.id.in_(ids), Attempt.status == AttemptStatus.IN_PROGRESS)
+            .where(
+                Attempt.id.in_(ids),
+                Attempt.status == AttemptStatus.IN_PROGRESS,
+                Attempt.expires_at < now,  # re-checked: never on a deadline just extended
+            )
             .values(**_submit_as_timeout(now))
             .returning(Attempt.id)
             .execution_options(synchronize_session=False)
@@ -69,7 +86,7 @@ def sweep(session: Session, now: datetime, limit: int = SWEEP_BATCH) -> list[uui
     if claimed:
         session.execute(
             insert(AttemptEvent),
-            [{"attempt_id": i, "kind": "expired", "data": {"by": "sweep"}} for i in claimed],
+            [{"attempt_id": i, "kind": "expired", "data": {"by": by}} for i in claimed],
         )
     return claimed
 

@@ -94,7 +94,9 @@ def result_released(session: Session, attempt: Attempt, exam: Exam) -> uuid.UUID
         kind="result_released",
         title=f"Your result for {exam.title}",
         body=f"You scored {_score_text(attempt.score, attempt.max_score)}.{pending}",
-        dedupe_key=f"result:{attempt.id}",
+        # Told once per grading: a reopened attempt's new result is news again.
+        dedupe_key=f"result:{attempt.id}"
+        + (f":reopened:{attempt.reopen_count}" if attempt.reopen_count else ""),
         data={"attempt_id": str(attempt.id), "exam_id": str(exam.id)},
     )
 

@@ -202,7 +202,9 @@ def stalled(
 ) -> list[tuple[uuid.UUID, list[list[uuid.UUID]]]]:
     """Running jobs without progress for a while (a worker died): what is left to do."""
     jobs = session.scalars(
-        select(Job).where(Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for)
+        select(Job).where(
+            Job.kind == REGRADE, Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for
+        )
     ).all()
     left = []
     for job in jobs:
@@ -220,15 +222,23 @@ def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> l
     """Queued jobs whose start message was lost (the broker was down when it was sent)."""
     return list(
         session.scalars(
-            select(Job.id).where(Job.status == JobStatus.QUEUED, Job.created_at < now - quiet_for)
+            select(Job.id).where(
+                Job.kind == REGRADE,
+                Job.status == JobStatus.QUEUED,
+                Job.created_at < now - quiet_for,
+            )
         )
     )
 
 
 def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
+    """A job and its report: a regrade's changes, or what another kind of job found."""
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound("job not found")
+    columns = {c.name: getattr(job, c.name) for c in Job.__table__.columns}
+    if job.kind != REGRADE:
+        return {**columns, "report": None, "result": job.result or {"submitted": job.done}}
     changed = session.execute(
         select(JobItem.attempt_id, JobItem.old_score, JobItem.new_score)
         .where(JobItem.job_id == job_id, JobItem.changed)
@@ -256,7 +266,7 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
             {"attempt_id": str(a), "question_id": qid} for a, qids in kept for qid in qids or []
         ],
     }
-    return {**{c.name: getattr(job, c.name) for c in Job.__table__.columns}, "report": report}
+    return {**columns, "report": report, "result": None}
 
 
 def _num(value: Any) -> int | float | None:

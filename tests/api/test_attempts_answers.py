@@ -189,6 +189,7 @@ class TestStatus:
         assert first.get_json() == {
             "id": attempt["id"], "status": "in_progress", "submit_reason": None, "score": None,
             "max_score": attempt["max_score"], "pending_manual": 0, "graded_at": None,
+            "deadline": attempt["deadline"],
         }  # fmt: skip
         etag = first.headers["ETag"]
         unchanged = client.get(url, headers={**headers, "If-None-Match": etag})

@@ -190,29 +190,24 @@ class TestLifecycle:
             == 200
         )
 
-    def test_once_an_attempt_exists_timing_and_questions_are_fixed(
+    def test_once_an_attempt_exists_questions_are_fixed_but_timing_may_change(
         self, client, admin_headers, session, settings
     ):
         exam = make_exam(session)
         add_attempt(session, exam, make_user(session, settings))
-        for change in (
-            {"duration_seconds": 1200}, {"grace_seconds": 0},
-            {"closes_at": (NOW + timedelta(days=3)).isoformat()}, {"opens_at": NOW.isoformat()},
-        ):  # fmt: skip
-            response = client.patch(f"{URL}/{exam.id}", json=change, headers=admin_headers)
-            assert response.status_code == 409, change
         items = {"questions": [{"question_id": str(make_question(session).id)}]}
         assert (
             client.put(f"{URL}/{exam.id}/questions", json=items, headers=admin_headers).status_code
             == 409
         )
-        # Wording and release settings may still change.
-        ok = client.patch(
-            f"{URL}/{exam.id}",
-            json={"title": "Midterm (v2)", "max_attempts": 2},
-            headers=admin_headers,
-        )
-        assert ok.status_code == 200
+        # Exam day: timing may change under running attempts (tests/api/test_exam_day.py).
+        for change in (
+            {"duration_seconds": 1200}, {"grace_seconds": 0},
+            {"closes_at": (NOW + timedelta(days=3)).isoformat()}, {"opens_at": NOW.isoformat()},
+            {"title": "Midterm (v2)", "max_attempts": 2},
+        ):  # fmt: skip
+            response = client.patch(f"{URL}/{exam.id}", json=change, headers=admin_headers)
+            assert response.status_code == 200, (change, response.json)
 
     def test_an_exam_with_attempts_is_archived_not_deleted(
         self, client, admin_headers, session, settings

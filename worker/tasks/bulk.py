@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from shared.db import transaction
+from shared.examday import control
 from shared.messaging import TaskName, enqueue
 from shared.models import utcnow
 from shared.services import regrades
@@ -61,6 +62,7 @@ def resume_stalled_jobs() -> int:
     with transaction(settings) as session:
         left = regrades.stalled(session, now, STALLED_AFTER)
         unstarted = regrades.queued_unstarted(session, now, timedelta(minutes=1))
+        forced = control.stalled_force_submits(session, now, timedelta(minutes=1))
     for job_id, chunks in left:
         if chunks:
             _send_chunks(job_id, chunks)
@@ -69,4 +71,6 @@ def resume_stalled_jobs() -> int:
                 regrades.refresh(session, job_id, now)
     for job_id in unstarted:
         enqueue(app, TaskName.START_REGRADE, [str(job_id)])
-    return len(left) + len(unstarted)
+    for job_id in forced:  # the task continues with whatever is still running
+        enqueue(app, TaskName.FORCE_SUBMIT_EXAM, [str(job_id)])
+    return len(left) + len(unstarted) + len(forced)

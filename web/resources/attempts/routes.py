@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
-from shared.messaging import MAX_COUNTDOWN_SECONDS, TaskName
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry
 from shared.services.exam_payload import exam_payload
+from web.attempt_tasks import grade, load_settled, schedule_expiry
 from web.errors import ErrorSchema
-from web.extensions import cache, db_session, limiter, send_task, settings
+from web.extensions import cache, db_session, limiter, settings
 from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
@@ -46,14 +46,14 @@ def start(_: dict[str, Any], exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     overdue = expiry.settle_in_progress(session, exam_id, identity.user_id, now)
     if overdue:
         session.commit()
-        _grade(overdue)
+        grade(overdue)
     attempt, created = attempts.start_attempt(
         session, cache(), exam_id=exam_id, student_id=identity.user_id, now=now
     )
     session.commit()
     if created:
-        _schedule_expiry(attempt, now)
-    return _full_view(attempt, now, is_admin=False), 201 if created else 200
+        schedule_expiry(attempt.id, attempt.expires_at, now)
+    return full_view(attempt, now, is_admin=False), 201 if created else 200
 
 
 @blp.route("/attempts/<uuid:attempt_id>", methods=["GET"])
@@ -62,8 +62,8 @@ def start(_: dict[str, Any], exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
 def get_attempt(attempt_id: uuid.UUID) -> dict[str, Any]:
     """The attempt with its saved answers and the time left (resume)"""
     now = utcnow()
-    attempt = _load(attempt_id, now, lock=False)
-    return _full_view(attempt, now, is_admin=current_identity().is_admin)
+    attempt = load_settled(attempt_id, now, lock=False)
+    return full_view(attempt, now, is_admin=current_identity().is_admin)
 
 
 @blp.route("/me/attempts", methods=["GET"])
@@ -83,7 +83,7 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
     overdue = [attempt.id for attempt, _ in rows if expiry.settle(session, attempt, now)]
     if overdue:
         session.commit()
-        _grade(*overdue)
+        grade(*overdue)
     pagination_parameters.item_count = total
     return [
         {**_summary(attempt, exam, now, is_admin=False), "exam_title": exam.title}
@@ -106,7 +106,7 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
 def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     """Autosave a batch of answers (a stale `seq` never overwrites a newer answer)"""
     now = utcnow()
-    attempt = _load(attempt_id, now, lock=True)
+    attempt = load_settled(attempt_id, now, lock=True)
     outcome = attempts.save_answers(db_session(), cache(), attempt, data["answers"], now)
     db_session().commit()
     return {
@@ -125,10 +125,10 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
 def submit(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     """Submit, with an optional last batch of answers saved in the same transaction"""
     now = utcnow()
-    attempt = _load(attempt_id, now, lock=True)
+    attempt = load_settled(attempt_id, now, lock=True)
     attempts.submit(db_session(), cache(), attempt, data.get("answers"), now)
     db_session().commit()
-    _grade(attempt.id)
+    grade(attempt.id)
     return {"id": attempt.id, "status": attempt.status, "status_url": _status_url(attempt.id)}
 
 
@@ -151,7 +151,7 @@ def status(attempt_id: uuid.UUID) -> Response:
         attempt = db_session().get(Attempt, row.id)
         if attempt is not None and expiry.settle(db_session(), attempt, now):
             db_session().commit()
-            _grade(attempt.id)
+            grade(attempt.id)
         row = read()
     body = AttemptStatusSchema().dump(
         attempt_views.status_view(row, row, now, is_admin=identity.is_admin)
@@ -176,31 +176,6 @@ def attempt_events(attempt_id: uuid.UUID) -> list[AttemptEvent]:
     return attempts.events(db_session(), attempt_id)
 
 
-def _load(attempt_id: uuid.UUID, now: datetime, *, lock: bool) -> Attempt:
-    """The attempt (404 unless mine or I'm an admin), submitted first if its time ran out."""
-    identity, session = current_identity(), db_session()
-    attempt = attempts.get_attempt(
-        session, attempt_id, user_id=identity.user_id, is_admin=identity.is_admin, for_update=lock
-    )
-    if expiry.settle(session, attempt, now):
-        session.commit()
-        _grade(attempt.id)
-    return attempt
-
-
-def _grade(*attempt_ids: uuid.UUID) -> None:
-    """Ask the graders, after the commit that made the submission visible."""
-    for attempt_id in attempt_ids:
-        send_task(TaskName.GRADE_ATTEMPT, str(attempt_id))
-
-
-def _schedule_expiry(attempt: Attempt, now: datetime) -> None:
-    """The attempt's own timer, so it is submitted within a second or so of its time."""
-    countdown = (attempt.expires_at - now).total_seconds() + 0.5
-    if countdown < MAX_COUNTDOWN_SECONDS:  # longer exams are left to the sweep
-        send_task(TaskName.EXPIRE_ATTEMPT, str(attempt.id), countdown=countdown)
-
-
 def _summary(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> dict[str, Any]:
     fields = {
         name: getattr(attempt, name) for name in MyAttemptSchema().fields if hasattr(attempt, name)
@@ -213,7 +188,7 @@ def _summary(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> 
     }
 
 
-def _full_view(attempt: Attempt, now: datetime, *, is_admin: bool) -> dict[str, Any]:
+def full_view(attempt: Attempt, now: datetime, *, is_admin: bool) -> dict[str, Any]:
     session = db_session()
     exam = session.get(Exam, attempt.exam_id)
     assert exam is not None

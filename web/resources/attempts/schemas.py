@@ -65,7 +65,9 @@ class AttemptBaseSchema(ma.Schema):
     student_id = ma.fields.UUID(required=True)
     attempt_number = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(ATTEMPT_STATUSES))
-    submit_reason = ma.fields.String(allow_none=True)
+    submit_reason = ma.fields.String(
+        allow_none=True, validate=validate.OneOf(("student", "timeout", "admin"))
+    )
     started_at = ma.fields.AwareDateTime(required=True)
     deadline = ma.fields.AwareDateTime(required=True)
     submitted_at = ma.fields.AwareDateTime(allow_none=True)
@@ -95,6 +97,13 @@ class AttemptStatusSchema(ma.Schema):
     max_score = Number(required=True)
     pending_manual = ma.fields.Integer(required=True)
     graded_at = ma.fields.AwareDateTime(allow_none=True)
+    deadline = ma.fields.AwareDateTime(
+        required=True,
+        metadata={
+            "description": "Moves when an admin changes the time of a running attempt: a "
+            "page polling this sees the new deadline (and a new ETag) at once"
+        },
+    )
 
 
 class SubmittedSchema(ma.Schema):

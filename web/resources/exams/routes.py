@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from shared.models import Accommodation, Exam, Role, utcnow
 from shared.services import exams, pools
+from web.attempt_tasks import after_time_change
 from web.errors import ErrorSchema
 from web.extensions import db_session
 from web.resources.exams.schemas import (
@@ -78,11 +79,16 @@ class ExamItem(MethodView):
     @blp.auth(Role.ADMIN)
     @blp.arguments(ExamPatchSchema)
     @blp.response(200, ExamSchema)
-    @blp.alt_response(409, schema=ErrorSchema, description="Timing of an exam with attempts")
     def patch(self, data: dict[str, Any], exam_id: uuid.UUID) -> Exam:
-        """Edit an exam; timing is fixed once students have started"""
-        exam = exams.update_exam(db_session(), exam_id, data)
+        """Edit an exam. A change of duration_seconds, closes_at or grace_seconds applies at
+        once to running attempts: their deadlines are recomputed, and one whose new
+        deadline + grace has passed is submitted (reason `timeout`)"""
+        now = utcnow()
+        exam, change = exams.update_exam(
+            db_session(), exam_id, data, by=current_identity().user_id, now=now
+        )
         db_session().commit()
+        after_time_change(change, now)
         return exam
 
     @blp.auth(Role.ADMIN)
@@ -153,11 +159,19 @@ def accommodations(exam_id: uuid.UUID) -> list[Accommodation]:
 @blp.arguments(AccommodationInSchema)
 @blp.response(200, AccommodationSchema)
 def set_accommodation(data: dict[str, Any], exam_id: uuid.UUID, student_id: uuid.UUID) -> Any:
-    """Give one student extra time (never past closes_at)"""
-    accommodation = exams.set_accommodation(
-        db_session(), exam_id, student_id, data["extra_seconds"]
+    """Give one student extra time (never past closes_at); it applies at once to their
+    running attempt (deadline recomputed, timeout submission follows it)"""
+    now = utcnow()
+    accommodation, change = exams.set_accommodation(
+        db_session(),
+        exam_id,
+        student_id,
+        data["extra_seconds"],
+        by=current_identity().user_id,
+        now=now,
     )
     db_session().commit()
+    after_time_change(change, now)
     return accommodation
 
 

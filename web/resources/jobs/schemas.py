@@ -51,6 +51,14 @@ class RegradeReportSchema(ma.Schema):
     )
 
 
+class ForceSubmitResultSchema(ma.Schema):
+    submitted = ma.fields.Integer(required=True, metadata={"description": "Attempts submitted"})
+    not_running = ma.fields.List(
+        ma.fields.String(),
+        metadata={"description": "Named students who had no running attempt"},
+    )
+
+
 class JobSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     kind = ma.fields.String(required=True)
@@ -62,4 +70,9 @@ class JobSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     started_at = ma.fields.AwareDateTime(allow_none=True)
     finished_at = ma.fields.AwareDateTime(allow_none=True)
-    report = ma.fields.Nested(RegradeReportSchema, required=True)
+    report = ma.fields.Nested(
+        RegradeReportSchema, allow_none=True, metadata={"description": "Regrade jobs"}
+    )
+    result = ma.fields.Nested(
+        ForceSubmitResultSchema, allow_none=True, metadata={"description": "Force-submit jobs"}
+    )
