@@ -102,7 +102,7 @@ def _numbers(exam: Exam, now: datetime) -> Any:
     population = select(func.count()).select_from(students)
     return select(
         population.scalar_subquery().label("eligible"),
-        population.where(~started).scalar_subquery().label("not_started"),
+        population.where(~started).scalar_subquery().label("not_started"),  # an anti-join
         attempts(running).label("in_progress"),
         attempts(_ATTEMPTS.status == AttemptStatus.SUBMITTED).label("submitted"),
         attempts(_ATTEMPTS.status == AttemptStatus.GRADED).label("graded"),

@@ -12,6 +12,7 @@ scan, or a walk of a whole index) would get slower with every exam the school ho
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -185,3 +186,54 @@ def test_hot_paths_use_indexes(recorded, client, session, settings):
         if scanned:
             problems.append(f"{'; '.join(scanned)} in {' '.join(sql.split())[:300]}")
     assert problems == []
+
+
+def test_the_live_view_reads_indexes_at_ten_thousand_running_attempts(recorded, session):
+    """The proctor's view of an exam with 10,000 attempts (8,000 running), beside other
+    exams' history: two statements, each reading index ranges of attempts, never the table."""
+    from shared.examday.live import build_live_view
+
+    question = make_question(session)
+    exam = make_exam(session, questions=[question])
+    other = make_exam(session, questions=[question])  # another room, running at the same time
+    fill_growing_tables(session, question=question.id)
+    now = utcnow()
+    users, attempts = [], []
+    late = random.Random(15).choices(range(600), k=15_000)
+    for i in range(15_000):
+        user = uuid.uuid4()
+        users.append({"id": user, "email": f"live-{i}@school.test", "password_hash": "x",
+                      "full_name": f"S {i}", "role": "student", "created_at": now})  # fmt: skip
+        status = "in_progress" if i < 8000 or i >= 10_000 else ("submitted", "graded")[i % 2]
+        attempts.append({
+            "id": uuid.uuid4(), "exam_id": exam.id if i < 10_000 else other.id,
+            "student_id": user, "attempt_number": 1,
+            # Started over ten minutes at 10:00 in no particular order, as students do.
+            "status": status, "started_at": now - timedelta(minutes=30, seconds=late[i]),
+            "deadline": now + timedelta(minutes=30, seconds=late[i]),
+            "expires_at": now + timedelta(minutes=30, seconds=late[i]),
+            "last_activity_at": now - timedelta(seconds=i % 600),  # 0-10 minutes ago
+            "submitted_at": None if status == "in_progress" else now - timedelta(seconds=i % 300),
+            "max_score": 1, "question_order": [str(question.id)], "revision": 1,
+        })  # fmt: skip
+    session.execute(insert(User), users)
+    session.execute(insert(Attempt), attempts)
+    session.flush()
+    for table in ("users", "attempts"):
+        session.execute(text(f"ANALYZE {table}"))
+    recorded.clear()
+
+    view = build_live_view(session, exam.id, now)
+
+    assert view["counts"]["in_progress"] == 8000 and view["counts"]["eligible"] == 17_000
+    assert view["idle_count"] == sum(1 for i in range(8000) if i % 600 > 120)  # quiet for 2 min
+    assert len(view["idle"]) == 100  # a page of the longest quiet, not 6,400 rows
+    statements = [(sql, params) for sql, params in recorded if "attempts" in sql]
+    assert len(statements) == 2
+    conn = session.connection()
+    for sql, params in statements:
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params or {}).scalar()
+        plan = plan if isinstance(plan, list) else json.loads(plan)
+        # No sequential scan of attempts, and no walk of a whole index of it, not even of
+        # the running attempts of every exam: each read is a range of this exam's.
+        assert unindexed_scans(plan[0]["Plan"], set()) == [], " ".join(sql.split())[:400]
