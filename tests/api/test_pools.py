@@ -165,9 +165,7 @@ class TestAuthoring:
         published = client.post(f"{URL}/{exam.id}/publish", json={}, headers=admin_headers)
         assert published.status_code == 200 and published.get_json()["status"] == "published"
 
-    def test_a_fixed_question_does_not_count_towards_its_pool(
-        self, client, session, admin_headers
-    ):
+    def test_a_fixed_question_does_not_count_towards_its_pool(self, client, session, admin_headers):
         tagged = bank(session, "algebra", 3)
         exam = pool_exam(session, [tagged[0], {"tag": "algebra", "count": 3}], publish=False)
         refused = client.post(f"{URL}/{exam.id}/publish", json={}, headers=admin_headers)
