@@ -4,15 +4,27 @@ import { api } from '../api.js';
 import { announce, field, formatDuration, h, newId, notice, replace, showError, table } from '../dom.js';
 import { typeLabel } from './common.js';
 
-/** The exam's questions in order: points per exam, reorder, remove, add from the bank. */
+/** A row of the editor from an entry of GET /exams/{id}/questions: a question or a pool. */
+function rowOf(item) {
+  const override = item.points_override === null || item.points_override === undefined ? '' : String(Number(item.points_override));
+  if (item.pool) {
+    return { pool: { tag: item.pool.tag, count: item.pool.count }, available: item.pool.available, bestPoints: Number(item.points), override };
+  }
+  return { question_id: item.question_id, prompt: item.question.prompt, type: item.question.type, defaultPoints: Number(item.question.points), override };
+}
+
+/** What a row is worth: a pool counts its draws (its points each, or its best draw). */
+function rowPoints(r) {
+  if (r.pool) return r.override === '' ? (r.bestPoints ?? 0) : r.pool.count * (Number(r.override) || 0);
+  return r.override === '' ? r.defaultPoints : Number(r.override) || 0;
+}
+
+const rowLabel = (r, n) => (r.pool ? `pool ${n}` : `question ${n}`);
+
+/** The exam's questions in order: points per exam, reorder, remove, add from the bank, and
+ * pools (each attempt draws `count` questions carrying a tag when it starts). */
 export function questionsSection(examId, items, started) {
-  const rows = items.map((item) => ({
-    question_id: item.question_id,
-    prompt: item.question.prompt,
-    type: item.question.type,
-    defaultPoints: Number(item.question.points),
-    override: item.points_override === null || item.points_override === undefined ? '' : String(Number(item.points_override)),
-  }));
+  const rows = items.map(rowOf);
   const list = h('div', {});
   const errors = h('div', { class: 'form-errors' });
   const saved = h('div', {});
@@ -25,14 +37,28 @@ export function questionsSection(examId, items, started) {
     list.querySelectorAll(`button[data-move="${by}"]`)[index + by]?.focus();
   }
 
+  function describe(r) {
+    if (!r.pool) return h('span', {}, r.prompt, h('span', { class: 'muted', text: ` · ${typeLabel(r.type)}` }));
+    const available = r.available === undefined ? '' : ` · ${r.available} in the bank`;
+    return h('span', { class: 'pool-entry' },
+      h('strong', { text: `Pool: ${r.pool.count} drawn from “${r.pool.tag}”` }),
+      h('span', { class: 'muted', text: `${available} · each student gets different ones` }),
+      r.available !== undefined && r.available < r.pool.count
+        ? h('span', { class: 'field-error', text: ` Too few questions carry this tag to publish.` }) : null);
+  }
+
   function draw() {
-    const sum = rows.reduce((acc, r) => acc + (r.override === '' ? r.defaultPoints : Number(r.override) || 0), 0);
-    total.textContent = `${rows.length} questions, ${Math.round(sum * 100) / 100} points in total.`;
+    const count = rows.reduce((acc, r) => acc + (r.pool ? r.pool.count : 1), 0);
+    const sum = rows.reduce((acc, r) => acc + rowPoints(r), 0);
+    const pooled = rows.some((r) => r.pool && r.override === '');
+    total.textContent = `${count} questions per student, ${pooled ? 'at most ' : ''}${Math.round(sum * 100) / 100} points in total.`;
     replace(list, table('Questions in this exam', [
       ['#', (r) => String(rows.indexOf(r) + 1)],
-      ['Question', (r) => h('span', {}, r.prompt, h('span', { class: 'muted', text: ` · ${typeLabel(r.type)}` }))],
+      ['Question', describe],
       ['Points', (r) => {
-        const input = h('input', { type: 'number', class: 'points-input', min: '0.01', step: 'any', value: r.override, placeholder: String(r.defaultPoints), 'aria-label': `Points for question ${rows.indexOf(r) + 1} (default ${r.defaultPoints})`, disabled: started });
+        const n = rows.indexOf(r) + 1;
+        const label = r.pool ? `Points per question of pool ${n} (default: each question's own)` : `Points for question ${n} (default ${r.defaultPoints})`;
+        const input = h('input', { type: 'number', class: 'points-input', min: '0.01', step: 'any', value: r.override, placeholder: r.pool ? 'own' : String(r.defaultPoints), 'aria-label': label, disabled: started });
         input.addEventListener('input', () => { r.override = input.value; });
         input.addEventListener('change', draw);
         return input;
@@ -41,25 +67,33 @@ export function questionsSection(examId, items, started) {
         const index = rows.indexOf(r);
         const n = index + 1;
         return h('span', { class: 'row-links' },
-          h('button', { type: 'button', class: 'link', text: 'Up', 'data-move': '-1', 'aria-label': `Move question ${n} up`, disabled: started || index === 0, onclick: () => move(index, -1) }),
-          h('button', { type: 'button', class: 'link', text: 'Down', 'data-move': '1', 'aria-label': `Move question ${n} down`, disabled: started || index === rows.length - 1, onclick: () => move(index, 1) }),
-          h('button', { type: 'button', class: 'link danger', text: 'Remove', 'aria-label': `Remove question ${n}`, disabled: started, onclick: () => { rows.splice(index, 1); draw(); } }));
+          h('button', { type: 'button', class: 'link', text: 'Up', 'data-move': '-1', 'aria-label': `Move ${rowLabel(r, n)} up`, disabled: started || index === 0, onclick: () => move(index, -1) }),
+          h('button', { type: 'button', class: 'link', text: 'Down', 'data-move': '1', 'aria-label': `Move ${rowLabel(r, n)} down`, disabled: started || index === rows.length - 1, onclick: () => move(index, 1) }),
+          h('button', { type: 'button', class: 'link danger', text: 'Remove', 'aria-label': `Remove ${rowLabel(r, n)}`, disabled: started, onclick: () => { rows.splice(index, 1); draw(); } }));
       }],
-    ], rows, { empty: 'No questions yet. Add some from the bank below.' }));
+    ], rows, { empty: 'No questions yet. Add some from the bank or a pool below.' }));
   }
+
+  const entryOf = (r) => {
+    const points = r.override === '' ? {} : { points: Number(r.override) };
+    return r.pool ? { pool: { ...r.pool, ...points } } : { question_id: r.question_id, ...points };
+  };
 
   const save = h('button', { type: 'button', class: 'primary', text: 'Save questions', disabled: started });
   save.addEventListener('click', async () => {
     save.disabled = true;
     try {
-      await api('PUT', `/exams/${examId}/questions`, {
-        body: { questions: rows.map((r) => ({ question_id: r.question_id, ...(r.override === '' ? {} : { points: Number(r.override) }) })) },
-      });
+      await api('PUT', `/exams/${examId}/questions`, { body: { questions: rows.map(entryOf) } });
+      // Fresh candidate counts for the pools.
+      const fresh = await api('GET', `/exams/${examId}/questions`);
+      rows.splice(0, rows.length, ...fresh.map(rowOf));
+      draw();
       showError(errors, null);
       replace(saved, notice('ok', 'Questions saved.'));
     } catch (err) {
       replace(saved);
-      showError(errors, err);
+      const problems = err?.fieldErrors?.json?.questions;
+      showError(errors, Array.isArray(problems) ? new Error(`Not saved: ${problems.join('; ')}.`) : err);
     } finally {
       save.disabled = false;
     }
@@ -96,7 +130,32 @@ export function questionsSection(examId, items, started) {
     h('h2', { id: 'questions-h', text: 'Questions and points' }),
     started ? notice('info', 'Students have started this exam, so its questions are fixed.') : null,
     total, list, errors, saved, h('div', { class: 'actions' }, save),
-    started ? null : h('div', { class: 'add-questions' }, h('h3', { text: 'Add questions' }), searchForm, found));
+    started ? null : h('div', { class: 'add-questions' }, h('h3', { text: 'Add questions' }), searchForm, found),
+    started ? null : poolForm(rows, draw));
+}
+
+/** Adding a pool: each student's attempt draws `count` questions carrying the tag. */
+function poolForm(rows, draw) {
+  const tag = field('Tag', h('input', { type: 'text', name: 'pool-tag', autocomplete: 'off', maxlength: '50' }), { hint: 'Questions in the bank carrying this tag.' });
+  const count = field('Questions to draw', h('input', { type: 'number', name: 'pool-count', min: '1', max: '500', step: '1', value: '1' }));
+  const points = field('Points each', h('input', { type: 'number', name: 'pool-points', min: '0.01', step: 'any' }), { hint: "Empty: each question's own points." });
+  const form = h('form', { class: 'inline-form', novalidate: true, 'aria-label': 'Add a pool' },
+    tag, count, points, h('button', { type: 'submit', class: 'secondary', text: 'Add pool' }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = tag.control.value.trim();
+    const n = Number(count.control.value);
+    tag.setError(name ? '' : 'Enter a tag.');
+    count.setError(Number.isInteger(n) && n >= 1 ? '' : 'A whole number, 1 or more.');
+    if (!name || !Number.isInteger(n) || n < 1) return;
+    rows.push({ pool: { tag: name, count: n }, override: points.control.value });
+    tag.control.value = '';
+    points.control.value = '';
+    draw();
+    announce(`Added a pool of ${n} from “${name}”. Save questions to keep it.`);
+  });
+  return h('div', { class: 'add-pool' }, h('h3', { text: 'Add a pool' }),
+    h('p', { class: 'muted', text: 'Each student draws different questions with this tag when they start; a question already in the exam is never drawn.' }), form);
 }
 
 /** Extra time per student (accommodations). */
