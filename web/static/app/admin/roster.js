@@ -1,11 +1,14 @@
 // The live roster: every attempt with its status, time left and score, refreshed every few
-// seconds while the page is open, with result downloads.
+// seconds while the page is open, with result downloads and the exam-day actions (extend,
+// force submit, reopen one attempt; force submit them all).
 
 import { api, fetchAll } from '../api.js';
 import { formatDateTime, formatDuration, formatTime, h, replace, score, table } from '../dom.js';
+import { forceSubmitAll, rowActions } from './attempt_actions.js';
 import { downloadButton, every, examTabs, statusPill } from './common.js';
 
 const REFRESH_MS = 3000;
+const REASONS = { timeout: 'time ran out', admin: 'submitted by an admin' };
 
 export async function render(main, ctx) {
   const id = ctx.params[0];
@@ -33,10 +36,11 @@ export async function render(main, ctx) {
     replace(body, table('Attempts', [
       ['Student', (r) => h('span', {}, r.student_name, h('br'), h('span', { class: 'muted small', text: r.student_email }))],
       ['Attempt', (r) => String(r.attempt_number)],
-      ['Status', (r) => [statusPill(r.status), r.submit_reason === 'timeout' ? h('span', { class: 'muted small', text: ' (time ran out)' }) : null]],
+      ['Status', (r) => [statusPill(r.status), REASONS[r.submit_reason] ? h('span', { class: 'muted small', text: ` (${REASONS[r.submit_reason]})` }) : null]],
       ['Time left', (r) => h('span', { class: 'time-left', text: timeLeft(r) })],
       ['Score', (r) => [score(r.score, r.max_score), r.pending_manual ? h('span', { class: 'muted small', text: ` (${r.pending_manual} to grade)` }) : null]],
       ['Last activity', (r) => formatDateTime(r.last_activity_at)],
+      ['Actions', (r) => (exam.status === 'published' ? rowActions(r, errors, load) : '—')],
     ], rows, { empty: 'Nobody has started this exam yet.' }));
   }
 
@@ -55,6 +59,9 @@ export async function render(main, ctx) {
     h('h1', { text: `Roster: ${exam.title}` }),
     examTabs(id, 'roster'),
     h('div', { class: 'page-head' }, summary, h('div', { class: 'actions' },
+      exam.status === 'published' ? h('button', { type: 'button', class: 'danger', text: 'Force submit all', onclick: () => {
+        forceSubmitAll(id, rows.filter((r) => r.status === 'in_progress').length, errors, load);
+      } }) : null,
       downloadButton('Results (.xlsx)', `/exams/${id}/results.xlsx`, 'results.xlsx', errors),
       downloadButton('Results (.csv)', `/exams/${id}/results.csv`, 'results.csv', errors))),
     errors, body, updated);

@@ -9,6 +9,9 @@ import { announce, confirmDialog, formatDuration, formatTime, h, newId, notice, 
 
 const WARNINGS = [[600, '10 minutes left.'], [300, '5 minutes left.'], [60, '1 minute left.']];
 const DRIFT_SECONDS = 2; // the server's time left differs more: the deadline moved (extra time)
+// While the exam runs the page asks the cheap status endpoint (mostly 304) whether an admin
+// changed the time or submitted the attempt; a little jitter spreads a class's polls.
+const STATUS_POLL_MS = 15000;
 
 export async function render(main, ctx) {
   const id = ctx.params[0];
@@ -116,6 +119,41 @@ export async function render(main, ctx) {
       // Offline: keep counting on the clock we have.
     }
   }
+  // -- the teacher's changes: more time, less time, a forced submission ---------------------
+  let statusEtag = null;
+  let statusTimer = null;
+  async function pollStatus() {
+    try {
+      const reply = await api('GET', `/attempts/${id}/status`, {
+        headers: statusEtag ? { 'If-None-Match': statusEtag } : {}, full: true,
+      });
+      if (reply.status === 200) {
+        statusEtag = reply.headers.get('ETag');
+        const status = reply.data;
+        if (status.status !== 'in_progress') {
+          const why = status.submit_reason === 'admin' ? 'Your teacher submitted this attempt.' : 'This attempt was submitted.';
+          return finished(`${why} Your saved answers were kept.`);
+        }
+        const moved = Date.parse(status.deadline);
+        if (Number.isFinite(moved) && moved !== deadline) {
+          const more = moved > deadline;
+          deadline = moved;
+          lastLeft = secondsUntil(deadline);
+          warning.textContent = more
+            ? `Your time was extended: ${formatDuration(Math.ceil(secondsUntil(moved)))} left.`
+            : `Your deadline changed: ${formatDuration(Math.ceil(secondsUntil(moved)))} left.`;
+          announce(warning.textContent);
+          timerBox.classList.remove('warn', 'critical');
+          tick();
+        }
+      }
+    } catch {
+      // Offline: keep counting on the deadline we have; the next poll catches up.
+    }
+    if (!submitting) statusTimer = setTimeout(pollStatus, STATUS_POLL_MS + Math.random() * 2000);
+  }
+  statusTimer = setTimeout(pollStatus, STATUS_POLL_MS);
+
   const onVisible = () => { if (document.visibilityState === 'visible') resync(); };
   document.addEventListener('visibilitychange', onVisible);
   window.addEventListener('online', resync);
@@ -184,6 +222,7 @@ export async function render(main, ctx) {
   queue.flush(); // answers left unsaved last time go now
   return () => {
     clearInterval(ticker);
+    clearTimeout(statusTimer);
     document.removeEventListener('visibilitychange', onVisible);
     window.removeEventListener('online', resync);
     queue.flush();
