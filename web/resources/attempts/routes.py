@@ -170,7 +170,8 @@ def status(attempt_id: uuid.UUID) -> Response:
 @blp.auth(Role.ADMIN)
 @blp.response(200, AttemptEventSchema(many=True))
 def attempt_events(attempt_id: uuid.UUID) -> list[AttemptEvent]:
-    """The attempt's event trail: started, saved (question ids and seq), submitted, expired"""
+    """The attempt's event trail: started, saved (question ids and seq), submitted, expired,
+    graded, graded_by_hand, regraded, deadline_changed and reopened (with who and why)"""
     identity = current_identity()
     attempts.get_attempt(db_session(), attempt_id, user_id=identity.user_id, is_admin=True)
     return attempts.events(db_session(), attempt_id)
