@@ -269,6 +269,21 @@ class TestDrawing:
             assert leaked_keys(view.get_json()) == []
         assert views[1].get_json()["question_count"] == 4
 
+    def test_a_pool_question_the_attempt_did_not_draw_cannot_be_answered(
+        self, client, session, settings
+    ):
+        questions = bank(session, "algebra", 3)
+        exam = pool_exam(session, [{"tag": "algebra", "count": 1}])
+        attempt, headers = start(client, session, settings, exam)
+        other = next(str(q.id) for q in questions if str(q.id) not in ids(attempt))
+        url = f"/api/v1/attempts/{attempt['id']}/answers"
+        refused = client.put(
+            url, json={"answers": [{"question_id": other, "response": "A"}]}, headers=headers
+        )
+        assert refused.status_code == 422
+        mine = {"question_id": ids(attempt)[0], "response": "A"}
+        assert client.put(url, json={"answers": [mine]}, headers=headers).status_code == 200
+
     def test_a_question_tagged_after_publishing_can_be_drawn(
         self, client, session, settings, admin_headers
     ):
