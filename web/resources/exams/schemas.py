@@ -61,8 +61,16 @@ class ExamSchema(ma.Schema):
     results_release = ma.fields.String(required=True)
     show_correct_answers = ma.fields.Boolean(required=True)
     audience = ma.fields.String(required=True, validate=validate.OneOf(AUDIENCES))
-    question_count = ma.fields.Integer(required=True)
-    max_score = Number(required=True)
+    question_count = ma.fields.Integer(
+        required=True, metadata={"description": "Questions per attempt (a pool counts its draws)"}
+    )
+    max_score = Number(
+        required=True,
+        metadata={
+            "description": "The most an attempt can score: a pool without points counts its "
+            "best draw (each attempt's own max_score is exact for its draw)"
+        },
+    )
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
     published_at = ma.fields.AwareDateTime(allow_none=True)
