@@ -5,7 +5,8 @@ The draw is made once, at start, from the candidate lists of the exam's cached p
 query per start), with a seed stored on the attempt; the drawn ids and their points are
 stored too (`Attempt.drawn`), so resume, grading, regrade, results and exports read the
 same questions whatever the bank looks like later. A question is never drawn twice in one
-attempt: pools draw in exam order, each from what the fixed entries and earlier pools left.
+attempt: pools draw fewest candidates first, each from what the fixed entries and the pools
+before it left, and their draws then take the pools' places in the exam order.
 """
 
 from __future__ import annotations
