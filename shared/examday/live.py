@@ -18,6 +18,7 @@ What the numbers mean (docs/architecture.md, "Live view"):
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -42,19 +43,24 @@ _building_guard = threading.Lock()
 
 
 def live_view(session: Session, cache: Cache, exam_id: uuid.UUID, now: datetime) -> dict[str, Any]:
-    """The live object (times as ISO strings), from the cache when it is under a second old;
-    NotFound for an unknown exam."""
+    """The live object (times as ISO strings), at most a second old; NotFound for an unknown
+    exam."""
+    return json.loads(live_view_json(session, cache, exam_id, now))
+
+
+def live_view_json(session: Session, cache: Cache, exam_id: uuid.UUID, now: datetime) -> str:
+    """The live object as JSON text, as cached: a stream's event costs no serialising."""
     key = f"live:{exam_id}"
-    view = cache.get(key)
-    if view is not None:
-        return view
+    text = cache.get(key)
+    if text is not None:
+        return str(text)
     # One build per process at a time: the other threads asking meanwhile wait for it.
     with _lock_for(exam_id):
-        view = cache.get(key)
-        if view is None:
-            view = build_live_view(session, exam_id, now)
-            cache.set(key, view, CACHE_SECONDS)
-    return view
+        text = cache.get(key)
+        if text is None:
+            text = json.dumps(build_live_view(session, exam_id, now), separators=(",", ":"))
+            cache.set(key, text, CACHE_SECONDS)
+    return str(text)
 
 
 def build_live_view(session: Session, exam_id: uuid.UUID, now: datetime) -> dict[str, Any]:
