@@ -115,7 +115,7 @@ function url(path, query) {
 
 async function send(method, path, opts, token) {
   const headers = new Headers(opts.headers || {});
-  headers.set('Accept', 'application/json');
+  if (!headers.has('Accept')) headers.set('Accept', 'application/json');
   if (token) headers.set('Authorization', `Bearer ${token}`);
   let body;
   if (opts.form) body = opts.form;
@@ -124,6 +124,8 @@ async function send(method, path, opts, token) {
     body = JSON.stringify(opts.body);
   }
   const controller = new AbortController();
+  // The caller's signal also aborts (a stream's body, after the timeout below is cleared).
+  opts.signal?.addEventListener('abort', () => controller.abort());
   const timer = setTimeout(() => controller.abort(), opts.timeout || DEFAULT_TIMEOUT_MS);
   try {
     return await fetch(url(path, opts.query), {
@@ -177,6 +179,18 @@ export async function api(method, path, opts = {}) {
   }
   if (!opts.full) return data;
   return { data, status: response.status, headers: response.headers, sentAt, receivedAt };
+}
+
+/**
+ * Open a streamed GET (server-sent events) with the access token in its Authorization
+ * header, which EventSource cannot send; an expired token is refreshed first, as in api().
+ * Resolves to the Response, whose body is read as it arrives until `signal` aborts;
+ * rejects with ApiError or NetworkError.
+ */
+export async function openStream(path, { signal } = {}) {
+  const response = await authorized('GET', path, { signal, headers: { Accept: 'text/event-stream' } });
+  if (!response.ok) throw new ApiError(response.status, await readBody(response), response.headers);
+  return response;
 }
 
 /** The X-Pagination header of a list response, or null. */

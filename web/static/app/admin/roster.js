@@ -6,6 +6,7 @@ import { api, fetchAll } from '../api.js';
 import { formatDateTime, formatDuration, formatTime, h, replace, score, table } from '../dom.js';
 import { forceSubmitAll, rowActions } from './attempt_actions.js';
 import { downloadButton, every, examTabs, statusPill } from './common.js';
+import { livePanel } from './live_panel.js';
 
 const REFRESH_MS = 3000;
 const REASONS = { timeout: 'time ran out', admin: 'submitted by an admin' };
@@ -54,6 +55,7 @@ export async function render(main, ctx) {
   }
 
   await load();
+  const live = livePanel(id);
   replace(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/admin/exams', text: 'Exams' })),
     h('h1', { text: `Roster: ${exam.title}` }),
@@ -64,7 +66,7 @@ export async function render(main, ctx) {
       } }) : null,
       downloadButton('Results (.xlsx)', `/exams/${id}/results.xlsx`, 'results.xlsx', errors),
       downloadButton('Results (.csv)', `/exams/${id}/results.csv`, 'results.csv', errors))),
-    errors, body, updated);
+    errors, live.element, body, updated);
 
   const stopRefresh = every(REFRESH_MS, load);
   const countdown = setInterval(() => {
@@ -72,5 +74,5 @@ export async function render(main, ctx) {
       if (rows[index]) cell.textContent = timeLeft(rows[index]);
     }
   }, 1000);
-  return () => { stopRefresh(); clearInterval(countdown); };
+  return () => { stopRefresh(); clearInterval(countdown); live.stop(); };
 }
