@@ -164,6 +164,13 @@ def _healthy(base: str) -> bool:
         return False
 
 
+def _healthy(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def test_streams_that_hold_threads_would_starve_the_students(
     processes: Processes, committed, settings
 ):

@@ -84,6 +84,7 @@ export function livePanel(examId) {
     controller = new AbortController();
     let stale = null;
     let events = 0;
+    let retryMs = 2000; // the server's `retry:` says how soon to come back after an end
     const watchdog = () => { clearTimeout(stale); stale = setTimeout(() => controller.abort(), STALE_MS); };
     try {
       watchdog();
@@ -98,6 +99,8 @@ export function livePanel(examId) {
         const blocks = buffer.split('\n\n');
         buffer = blocks.pop();
         for (const block of blocks) {
+          const retry = /^retry: ?(\d+)$/m.exec(block);
+          if (retry) retryMs = Math.min(Number(retry[1]), 30000);
           const event = parse(block);
           if (event?.name === 'live') { events += 1; failures = 0; draw(event.data); }
           if (event?.name === 'error') {
@@ -121,9 +124,10 @@ export function livePanel(examId) {
     }
     if (stopped) return;
     if (failures >= FAILURES_BEFORE_POLLING) return poll(Date.now() + POLL_FOR_MS);
-    const wait = failures ? BACKOFF_MS[Math.min(failures, BACKOFF_MS.length) - 1] : 0;
-    setState(wait ? `Reconnecting in ${Math.round(wait / 1000)} s…` : 'Reconnecting…');
-    later(stream, wait); // a stream that ended after its lifetime reopens at once
+    if (!failures) return later(stream, retryMs); // it ended after its lifetime: come back
+    const wait = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length) - 1];
+    setState(`Reconnecting in ${Math.round(wait / 1000)} s…`);
+    later(stream, wait);
   }
 
   async function poll(until) {
