@@ -98,6 +98,20 @@ class Settings(BaseSettings):
     # Autosave every ~30 s plus typing debounce and retries stays far below this.
     AUTOSAVES_PER_ATTEMPT: str = "120 per minute"
 
+    # Observability (docs/operations.md, "Metrics and alerts"). With METRICS_TOKEN set,
+    # /metrics and the worker's exporter want `Authorization: Bearer <token>`; unset, they
+    # are open, as a private network's Prometheus expects.
+    METRICS_TOKEN: SecretStr | None = None
+    # The worker serves its own metrics (task outcomes, grading latency) on this port from
+    # its main process, merged across its pool processes; unset: no exporter.
+    WORKER_METRICS_PORT: int | None = Field(None, ge=1, le=65535)
+    WORKER_METRICS_BIND: str = "0.0.0.0"  # noqa: S104  (Prometheus scrapes from elsewhere)
+    # How often beat proves it is alive (exam_beat_heartbeat_timestamp_seconds).
+    BEAT_HEARTBEAT_SECONDS: int = Field(30, ge=1, le=3600)
+    # OpenTelemetry traces for Flask and Celery (the `otel` extra); the standard OTEL_*
+    # variables (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, ...) configure them.
+    OTEL_ENABLED: bool = False
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:

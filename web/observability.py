@@ -1,4 +1,6 @@
-"""Request ids, one structured access-log line per request, Prometheus metrics, headers."""
+"""Request ids, one structured access-log line per request, Prometheus metrics, headers.
+
+The metrics and alerts built on them: docs/operations.md, "Metrics and alerts"."""
 
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from shared.logs import request_id_var
-from shared.services.monitoring import SystemState
+from shared.logs import connect_task_request_ids, request_id_var
+from shared.services.monitoring import SystemState, connect_sent_at_stamp
 from web.live_stream import TICK_SCOPE_KEY
 
 log = logging.getLogger("web.request")
@@ -35,6 +37,34 @@ LATENCY = Histogram(
     ["method", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+AUTOSAVE_REJECTIONS = Counter(
+    "exam_autosave_rejections",
+    "Autosaves refused by error code (deadline_passed, already_submitted, validation_error, "
+    "rate_limited, ...) and answers ignored as stale (reason stale_seq)",
+    ["reason"],
+)
+SHED = Counter(
+    "exam_requests_shed",
+    "Requests refused with 503 overloaded before any work was done (admission control)",
+    ["reason"],
+)
+SAVE_ENDPOINT = "attempts.save_answers"
+
+
+def count_shed(reason: str = "overloaded") -> None:
+    """Call where a request is refused for load, before it does any work."""
+    SHED.labels(reason).inc()
+
+
+def _count_autosave(response: Response) -> None:
+    # Read back from the response the view built, so the hot view stays as it is.
+    body = response.get_json(silent=True) if response.is_json else None
+    if not isinstance(body, dict):
+        return
+    if response.status_code >= 400:
+        AUTOSAVE_REJECTIONS.labels(str(body.get("error", response.status_code))).inc()
+    elif body.get("ignored"):
+        AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(body["ignored"]))
 
 
 def _start() -> None:
@@ -53,6 +83,8 @@ def _finish(response: Response) -> Response:
     if endpoint != "/metrics":
         REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
         LATENCY.labels(request.method, endpoint).observe(elapsed)
+    if request.endpoint == SAVE_ENDPOINT:
+        _count_autosave(response)
     # A live stream's events after its first are requests too, but one line per stream is
     # enough at INFO (web/live_stream.py).
     quiet = request.environ.get("asgi.scope", {}).get(TICK_SCOPE_KEY)
@@ -83,7 +115,8 @@ def _security_headers(response: Response) -> None:
 
 
 class _StateCollector:
-    """Attempt counts, submit-to-graded latency and queue depths, read at scrape time."""
+    """Attempt counts, grading backlog, queues, broker and heartbeats, read at scrape time
+    (every API instance reports the same values: alerts take their max)."""
 
     def __init__(self, state: SystemState) -> None:
         self.state = state
@@ -99,25 +132,49 @@ class _StateCollector:
             "Age of the oldest submitted attempt not graded yet",
             value=state.oldest_ungraded_seconds,
         )
-        latency = GaugeMetricFamily(
-            "exam_submit_to_graded_seconds",
-            "Submit-to-graded latency over the last 5 minutes",
-            labels=["quantile"],
-        )
-        for quantile, seconds in state.grading_latency.items():
-            latency.add_metric([str(quantile)], seconds)
-        yield latency
         yield GaugeMetricFamily(
             "exam_graded_last_5m",
             "Attempts graded in the last 5 minutes",
             value=state.graded_in_window,
         )
-        depth = GaugeMetricFamily(
-            "exam_queue_depth", "Messages waiting per queue", labels=["queue"]
+        yield GaugeMetricFamily(
+            "exam_broker_up", "1 if the broker answered this scrape", value=int(state.broker_up)
         )
-        for queue, count in state.queue_depth.items():
-            depth.add_metric([queue], count)
-        yield depth
+        yield _by_label(
+            "exam_queue_depth", "Messages waiting per queue", "queue", state.queue_depth
+        )
+        yield _by_label(
+            "exam_queue_oldest_task_age_seconds",
+            "Age of the oldest message waiting per queue (Redis broker)",
+            "queue",
+            state.queue_oldest_seconds,
+        )
+        beat = GaugeMetricFamily(
+            "exam_beat_heartbeat_timestamp_seconds",
+            "When a beat heartbeat task last ran (Unix time)",
+        )
+        if state.beat_heartbeat is not None:
+            beat.add_metric([], state.beat_heartbeat)
+        yield beat
+        yield _by_label(
+            "exam_worker_heartbeat_timestamp_seconds",
+            "Each worker's last heartbeat (Unix time); removed when it stops cleanly",
+            "worker",
+            state.worker_heartbeats,
+        )
+        yield _by_label(
+            "exam_workers",
+            "Workers with a heartbeat in the last minute, per queue they consume",
+            "queue",
+            state.workers_per_queue,
+        )
+
+
+def _by_label(name: str, doc: str, label: str, values: dict[str, float]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], value)
+    return family
 
 
 def metrics_response(state: SystemState | None) -> Response:
@@ -138,3 +195,10 @@ def metrics_response(state: SystemState | None) -> Response:
 def init_observability(app: Flask) -> None:
     app.before_request(_start)
     app.after_request(_finish)
+    # Tasks sent from a request carry its id (into the worker's log lines) and their send time.
+    connect_task_request_ids()
+    connect_sent_at_stamp()
+    if app.extensions["exam.settings"].OTEL_ENABLED:  # imported only when asked for
+        from shared.tracing import trace_flask
+
+        trace_flask(app)

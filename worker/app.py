@@ -9,8 +9,10 @@ from celery.schedules import crontab
 
 from shared.config import get_settings
 from shared.db import dispose_engines
-from shared.logs import configure_logging, request_id_var
+from shared.logs import configure_logging, connect_task_request_ids
 from shared.messaging import TaskName, create_celery
+from shared.services.monitoring import BEAT_HEARTBEAT_TASK, connect_sent_at_stamp
+from worker import metrics
 
 settings = get_settings()
 TASK_MODULES = ["ops", "attempts", "grading", "notifications", "bulk"]
@@ -35,6 +37,12 @@ app.conf.beat_schedule = {
         "task": TaskName.PURGE_REVOKED_SESSIONS,
         "schedule": crontab(minute=17),
     },
+    # exam_beat_heartbeat_timestamp_seconds: beat is alive and its sends are run.
+    "beat-heartbeat": {
+        "task": BEAT_HEARTBEAT_TASK,
+        "schedule": float(settings.BEAT_HEARTBEAT_SECONDS),
+        "options": {"expires": float(settings.BEAT_HEARTBEAT_SECONDS)},
+    },
 }
 
 
@@ -50,6 +58,11 @@ def _fresh_connections(**_: Any) -> None:
     dispose_engines()
 
 
-@signals.task_prerun.connect
-def _task_id_in_logs(task_id: str | None = None, **_: Any) -> None:
-    request_id_var.set(task_id)
+# Each task's log lines carry the request id of the request that sent it (or its own id).
+connect_task_request_ids(worker=True)
+connect_sent_at_stamp()
+metrics.connect(settings)
+if settings.OTEL_ENABLED:  # imported only when asked for: the `otel` extra
+    from shared.tracing import trace_celery
+
+    trace_celery()

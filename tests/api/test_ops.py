@@ -7,7 +7,7 @@ import re
 import pytest
 
 from shared.config import load_settings
-from tests.factories import login
+from tests.factories import login, make_exam, make_question, make_user
 
 
 def _assert_error_shape(response, status: int, code: str) -> dict:
@@ -92,14 +92,32 @@ class TestHealth:
         assert response.status_code == 200
         assert response.get_json()["checks"] == {"database": "ok", "broker": "ok"}
 
-    def test_readyz_is_503_when_the_broker_is_unreachable(self, db):
+    def test_a_broker_outage_keeps_the_instance_ready_and_saves_working(self, db, settings):
+        # Every instance sees the same broker: a 503 here would empty the load balancer
+        # while saves and submissions still work (their tasks are re-sent by a sweep).
         from web import create_app
 
         app = create_app(load_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"))
         app.extensions["exam.session_factory"] = db
-        response = app.test_client().get("/readyz")
-        assert response.status_code == 503
-        assert response.get_json()["checks"] == {"database": "ok", "broker": "unreachable"}
+        client = app.test_client()
+        response = client.get("/readyz")
+        assert response.status_code == 200
+        assert response.get_json() == {
+            "status": "degraded",
+            "checks": {"database": "ok", "broker": "unreachable"},
+        }
+        with db() as session:
+            question = make_question(session)
+            exam = make_exam(session, questions=[question])
+            student = make_user(session, settings)
+        headers = login(client, student)
+        attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+        answers = {"answers": [{"question_id": attempt["questions"][0]["id"], "response": "B"}]}
+        saved = client.put(
+            f"/api/v1/attempts/{attempt['id']}/answers", json=answers, headers=headers
+        )
+        assert saved.status_code == 200 and saved.get_json()["saved"] == 1
+        assert "exam_broker_up 0.0" in client.get("/metrics").get_data(as_text=True)
 
     def test_readyz_is_503_when_the_database_is_unreachable(self):
         from web import create_app
@@ -130,6 +148,59 @@ class TestMetrics:
         )
         assert 'endpoint="unmatched"' in text
         assert "http_request_duration_seconds_bucket" in text
+
+    def test_latency_is_labelled_by_route_template_not_by_path(self, client):
+        client.get("/api/v1/attempts/00000000-0000-0000-0000-000000000000")
+        text = client.get("/metrics").get_data(as_text=True)
+        assert 'endpoint="/api/v1/attempts/<uuid:attempt_id>"' in text
+        assert "00000000-0000" not in text
+        assert 'le="0.005"' in text and 'le="10.0"' in text
+
+    def test_autosave_rejections_are_counted_by_reason(self, client, session, settings):
+        def rejected(reason: str) -> float:
+            text = client.get("/metrics").get_data(as_text=True)
+            found = re.search(rf'exam_autosave_rejections_total\{{reason="{reason}"\}} (\S+)', text)
+            return float(found.group(1)) if found else 0.0
+
+        exam = make_exam(session, questions=[make_question(session, "numeric")])
+        headers = login(client, make_user(session, settings))
+        attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+        url, qid = f"/api/v1/attempts/{attempt['id']}/answers", attempt["questions"][0]["id"]
+        before = {r: rejected(r) for r in ("stale_seq", "validation_error", "already_submitted")}
+
+        def save(**answer):
+            return client.put(
+                url, json={"answers": [{"question_id": qid, **answer}]}, headers=headers
+            )
+
+        assert save(response=5, seq=5).status_code == 200
+        assert save(response=3, seq=3).get_json()["ignored"] == [qid]
+        assert save(response=3, seq="x").status_code == 422
+        client.post(f"/api/v1/attempts/{attempt['id']}/submit", json={}, headers=headers)
+        assert save(response=9, seq=9).status_code == 409
+        for reason in before:
+            assert rejected(reason) == before[reason] + 1, reason
+
+    def test_shed_requests_have_a_counter_to_bump(self, client):
+        from web.observability import count_shed
+
+        count_shed()
+        text = client.get("/metrics").get_data(as_text=True)
+        assert re.search(r'exam_requests_shed_total\{reason="overloaded"\} [1-9]', text)
+
+    def test_metrics_token_restricts_metrics_only(self, db):
+        from web import create_app
+
+        app = create_app(load_settings(METRICS_TOKEN="s3cret-scrape-token"))
+        app.extensions["exam.session_factory"] = db
+        client = app.test_client()
+        refused = client.get("/metrics")
+        _assert_error_shape(refused, 401, "unauthorized")
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+        assert ok.status_code == 200 and "http_requests_total" in ok.get_data(as_text=True)
+        assert client.get("/healthz").status_code == 200
 
 
 class TestOpenApiAndDocs:

@@ -11,6 +11,7 @@ from shared.db import transaction
 from shared.messaging import TaskName, enqueue
 from shared.models import utcnow
 from shared.services import grading, notifications
+from worker import metrics
 from worker.app import app, settings
 
 DATABASE_ERRORS = (OperationalError, PoolTimeout)
@@ -32,6 +33,9 @@ def grade_attempt(attempt_id: str) -> str:
     with transaction(settings) as session:
         attempt = grading.grade_submitted(session, uuid.UUID(attempt_id), now)
         emails = notifications.on_graded(session, attempt, now) if attempt else []
+        submitted_at = attempt.submitted_at if attempt else None
+    if submitted_at is not None:  # committed: this delivery graded it
+        metrics.observe_grading_latency((now - submitted_at).total_seconds())
     for notification_id in emails:
         enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
     return "graded" if attempt else "not submitted (already graded?)"

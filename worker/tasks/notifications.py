@@ -15,6 +15,7 @@ from shared.messaging import TaskName, enqueue
 from shared.models import utcnow
 from shared.people import passwords
 from shared.services import notifications
+from worker import metrics
 from worker.app import app, settings
 from worker.tasks.grading import DATABASE_ERRORS
 
@@ -50,26 +51,27 @@ def send_email(self: Task, notification_id: str) -> str:
     try:
         mail.send(settings, message)
     except mail.UnbuildableMail as exc:  # a retry would fail the same way
-        _record_failure(notification.id, str(exc), final=True)
+        _record_failure(notification.id, str(exc), final=True, reason="unbuildable")
         log.error("email %s could not be built: %r", notification.id, exc.__cause__)
         return "failed"
     except SEND_ERRORS as exc:
         final = self.request.retries >= notifications.MAX_EMAIL_ATTEMPTS
-        _record_failure(notification.id, repr(exc), final=final)
+        _record_failure(notification.id, repr(exc), final=final, reason="send_error")
         if final:
             return "failed"
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
     except Exception as exc:
         # Anything else (a bug, a time limit) is not retried, as it may have gone out; but
         # it is recorded, not left `sending` until the sweep guesses it was interrupted.
-        _record_failure(notification.id, repr(exc), final=True)
+        _record_failure(notification.id, repr(exc), final=True, reason="unexpected")
         raise
     with transaction(settings) as session:
         notifications.email_sent(session, notification.id, utcnow())
     return "sent"
 
 
-def _record_failure(notification_id: uuid.UUID, error: str, *, final: bool) -> None:
+def _record_failure(notification_id: uuid.UUID, error: str, *, final: bool, reason: str) -> None:
+    metrics.count_email_failure(reason)
     with transaction(settings) as session:
         notifications.email_failed(session, notification_id, error, final=final)
 

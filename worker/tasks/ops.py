@@ -5,6 +5,8 @@ from __future__ import annotations
 from shared.db import transaction
 from shared.messaging import TaskName
 from shared.people import sessions as token_sessions
+from shared.services.monitoring import BEAT_HEARTBEAT_TASK
+from worker import metrics
 from worker.app import app, settings
 
 
@@ -18,3 +20,9 @@ def ping() -> str:
 def purge_revoked_sessions() -> int:
     with transaction(settings) as session:
         return token_sessions.purge_expired(session)
+
+
+@app.task(name=BEAT_HEARTBEAT_TASK)
+def record_beat_heartbeat() -> None:
+    """Beat sent this and a worker ran it: the time goes to Redis for /metrics."""
+    metrics.record_beat_heartbeat()
