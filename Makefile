@@ -7,13 +7,25 @@ API_BIND ?= 127.0.0.1:8000
 FLOWER_PORT ?= 5555
 export API_BIND FLOWER_PORT
 
-.PHONY: run test faults lint format migrate bench bench-ab clean
+.PHONY: run test faults lint format migrate bench bench-ab clean lock
 
-$(STAMP): setup.cfg pyproject.toml
+# Dependencies come from the lock files, every file checked against its hash (pip itself
+# too); then the project alone, editable, with nothing resolved or downloaded for it.
+$(STAMP): setup.cfg pyproject.toml requirements.lock requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# Refresh the pins after changing setup.cfg (the versions in the lock files are kept where
+# they still fit); `make lock LOCK_ARGS=--upgrade` takes every newest allowed version,
+# `LOCK_ARGS='--upgrade-package celery'` one package's. requirements.lock is what the image
+# installs; requirements-dev.lock (the same pins plus the dev tools) is what `make test` does.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+lock: $(STAMP)
+	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.lock setup.cfg
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -c requirements.lock -o requirements-dev.lock setup.cfg
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
