@@ -151,3 +151,14 @@ def test_the_routes_they_name_are_route_templates_of_the_app(app):
     ]
     named = {route for expr in exprs for route in re.findall(r'endpoint="([^"]+)"', expr)}
     assert named and named <= {rule.rule for rule in app.url_map.iter_rules()}, named
+
+
+def test_every_runbook_points_at_a_section_of_the_operations_guide():
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    anchors = {
+        re.sub(r"[^\w -]", "", heading).strip().lower().replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", guide, flags=re.M)
+    }
+    for rule in alerts():
+        anchor = rule["annotations"]["runbook"].split("#", 1)[1].split(":", 1)[0]
+        assert anchor in anchors, (rule["alert"], anchor)
