@@ -181,6 +181,20 @@ class TestMetrics:
         for reason in before:
             assert rejected(reason) == before[reason] + 1, reason
 
+    def test_the_oldest_queued_message_age_comes_from_its_sent_at_header(self, app, client):
+        import time
+
+        from shared.messaging import TaskName, enqueue
+
+        with app.app_context():
+            assert enqueue(app.extensions["exam.celery"], TaskName.PING)
+        time.sleep(0.3)
+        text = client.get("/metrics").get_data(as_text=True)
+        found = re.search(r'exam_queue_oldest_task_age_seconds\{queue="default"\} (\S+)', text)
+        assert found and 0.3 <= float(found.group(1)) < 60
+        assert 'exam_queue_oldest_task_age_seconds{queue="bulk"} 0.0' in text
+        assert "exam_broker_up 1.0" in text
+
     def test_shed_requests_have_a_counter_to_bump(self, client):
         from web.observability import count_shed
 
