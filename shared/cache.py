@@ -103,6 +103,12 @@ def create_cache(settings: Settings) -> Cache:
     return TwoLevelCache(MemoryCache(), RedisCache(url, prefix=f"{settings.REDIS_KEY_PREFIX}exam:"))
 
 
+def shared_level(cache: Cache) -> Cache:
+    """The level every process shares (Redis in server mode), for values that change under
+    the same key: a TwoLevelCache's near copy of one would outlive its ttl."""
+    return cache.far if isinstance(cache, TwoLevelCache) else cache
+
+
 def get_or_build(cache: Cache, key: str, build: Callable[[], Any], ttl: int) -> Any:
     value = cache.get(key)
     if value is None:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from shared.cache import Cache
+from shared.cache import Cache, shared_level
 from shared.errors import NotFound
 from shared.models import Attempt, AttemptStatus, Exam, User
 from shared.people.audiences import eligible_students
@@ -50,6 +50,7 @@ def live_view(session: Session, cache: Cache, exam_id: uuid.UUID, now: datetime)
 
 def live_view_json(session: Session, cache: Cache, exam_id: uuid.UUID, now: datetime) -> str:
     """The live object as JSON text, as cached: a stream's event costs no serialising."""
+    cache = shared_level(cache)  # a second old at most in every process, not just this one
     key = f"live:{exam_id}"
     text = cache.get(key)
     if text is not None:

@@ -184,3 +184,20 @@ def test_the_openapi_spec_documents_both_routes(client):
     assert "text/event-stream" in json.dumps(paths["/api/v1/exams/{exam_id}/live/stream"])
     live_doc = paths["/api/v1/exams/{exam_id}/live"]["get"]
     assert {"200", "401", "403", "404"} <= set(live_doc["responses"])
+
+
+def test_every_process_sees_a_view_at_most_a_second_old(
+    app, client, db, session, settings, admin_headers
+):
+    """Two API processes share the view through Redis; neither keeps a copy past its second."""
+    from web import create_app
+
+    other = create_app(settings)
+    other.extensions["exam.session_factory"] = db
+    exam = make_exam(session)
+    live(client, admin_headers, exam)  # built here, and shared
+    live(other.test_client(), admin_headers, exam)  # read there
+    start(client, login(client, make_user(session, settings)), exam)
+    time.sleep(1.1)
+
+    assert live(other.test_client(), admin_headers, exam)["counts"]["in_progress"] == 1
