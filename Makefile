@@ -20,12 +20,14 @@ $(STAMP): setup.cfg pyproject.toml requirements.lock requirements-dev.lock
 # Refresh the pins after changing setup.cfg (the versions in the lock files are kept where
 # they still fit); `make lock LOCK_ARGS=--upgrade` takes every newest allowed version,
 # `LOCK_ARGS='--upgrade-package celery'` one package's. requirements.lock is what the image
-# installs; requirements-dev.lock (the same pins plus the dev tools) is what `make test` does.
+# installs (with the otel extra, so OTEL_ENABLED=1 works there); requirements-dev.lock (the
+# same pins plus the dev tools) is what `make test` does.
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host
 lock: $(STAMP)
-	$(PIP_COMPILE) $(LOCK_ARGS) -o requirements.lock setup.cfg
-	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -c requirements.lock -o requirements-dev.lock setup.cfg
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra otel -o requirements.lock setup.cfg
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra otel --extra dev -c requirements.lock \
+	  -o requirements-dev.lock setup.cfg
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
