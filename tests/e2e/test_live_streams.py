@@ -162,36 +162,3 @@ def _healthy(base: str) -> bool:
         return requests.get(f"{base}/healthz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
-def test_streams_that_hold_threads_would_starve_the_students(
-    processes: Processes, committed, settings
-):
-    """The test above is not vacuous: gunicorn's threaded worker serves the stream from the
-    Flask route, a thread each, and two streams leave no thread for a student's request."""
-    with committed() as session:
-        admin, student = make_user(session, settings, role=Role.ADMIN), make_user(session, settings)
-        exam_id = str(make_exam(session).id)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    processes.start("web", "gunicorn", "-c", "deploy/gunicorn.conf.py", "web:create_app()",
-                    API_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-                    GUNICORN_THREADS=str(THREADS), GUNICORN_WORKER_CLASS="gthread")  # fmt: skip
-    wait_until(lambda: _healthy(base), 60, "gunicorn")
-    student_token = login(base, student)
-    proctors = [Proctor(f"{base}/api/v1/exams/{exam_id}/live/stream", login(base, admin))
-                for _ in range(THREADS)]  # fmt: skip
-    for proctor in proctors:
-        proctor.start()
-    wait_until(lambda: all(p.events for p in proctors), 15, "every stream's first event")
-
-    with pytest.raises(requests.Timeout):
-        requests.get(f"{base}/api/v1/auth/me", timeout=3,
-                     headers={"Authorization": f"Bearer {student_token}"})  # fmt: skip
