@@ -5,9 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import swagger_ui_bundle
+from celery import Celery
 from flask import (
     Blueprint,
     Response,
@@ -37,9 +40,12 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
-# Probes come every few seconds from every load balancer; one broker round trip per
-# process per this many seconds is enough to report its state.
+# Probes come every few seconds from every load balancer: the broker is asked at most this
+# often per process, in a thread, and a probe waits for the answer only briefly, so an
+# unresponsive broker slows no probe past a load balancer's timeout.
 BROKER_CHECK_SECONDS = 5.0
+BROKER_CHECK_WAIT_SECONDS = 0.5
+_broker_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz-broker")
 
 
 @blp.get("/readyz")
@@ -55,11 +61,20 @@ def readyz() -> tuple[Response, int]:
 
 
 def _broker_check_cached() -> str:
-    checked_at, state = current_app.extensions.get("exam.broker_state", (0.0, ""))
-    if time.monotonic() - checked_at > BROKER_CHECK_SECONDS:
-        state = _check_broker()
-        current_app.extensions["exam.broker_state"] = (time.monotonic(), state)
-    return state
+    """The broker's last known state, refreshed every BROKER_CHECK_SECONDS."""
+    entry = current_app.extensions.setdefault(
+        "exam.broker_state", {"at": 0.0, "state": "unknown", "pending": None}
+    )
+    if entry["pending"] is None and time.monotonic() - entry["at"] > BROKER_CHECK_SECONDS:
+        entry["pending"] = _broker_checks.submit(_check_broker, celery_client())
+    pending = entry["pending"]
+    if pending is not None:
+        try:
+            entry["state"] = pending.result(timeout=BROKER_CHECK_WAIT_SECONDS)
+        except FutureTimeout:  # still trying: a later probe reads its answer
+            return entry["state"] if entry["state"] != "unknown" else "unreachable"
+        entry["at"], entry["pending"] = time.monotonic(), None
+    return str(entry["state"])
 
 
 def _check_database() -> str:
@@ -71,8 +86,7 @@ def _check_database() -> str:
         return "unreachable"
 
 
-def _check_broker() -> str:
-    app = celery_client()
+def _check_broker(app: Celery) -> str:
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)

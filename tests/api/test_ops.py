@@ -119,6 +119,24 @@ class TestHealth:
         assert saved.status_code == 200 and saved.get_json()["saved"] == 1
         assert "exam_broker_up 0.0" in client.get("/metrics").get_data(as_text=True)
 
+    def test_a_broker_that_never_answers_does_not_slow_the_probe(self, db, monkeypatch):
+        import time
+
+        from web import create_app, ops
+
+        def hanging(_app):
+            time.sleep(3)  # a blackholed broker: the connect waits for its timeout
+            return "unreachable"
+
+        monkeypatch.setattr(ops, "_check_broker", hanging)
+        app = create_app(load_settings())
+        app.extensions["exam.session_factory"] = db
+        began = time.monotonic()
+        response = app.test_client().get("/readyz")
+        assert time.monotonic() - began < 1.5
+        assert response.status_code == 200
+        assert response.get_json()["checks"] == {"database": "ok", "broker": "unreachable"}
+
     def test_readyz_is_503_when_the_database_is_unreachable(self):
         from web import create_app
 
