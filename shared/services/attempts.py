@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.cache import Cache
-from shared.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shared.errors import Conflict, NotFound, PermissionDenied
 from shared.exam_rules import deadline_for, expires_at, is_open
 from shared.models import (
     Answer,
@@ -28,8 +28,8 @@ from shared.models import (
     SubmitReason,
 )
 from shared.people import audiences
-from shared.question_types import CHOICE_TYPES, response_error
-from shared.services import pools
+from shared.question_types import CHOICE_TYPES
+from shared.services import fast_save, pools
 from shared.services.exam_payload import exam_payload, questions_by_id
 from shared.services.exams import extra_seconds_for
 
@@ -224,34 +224,16 @@ def _validated_rows(
     exam = session.get(Exam, attempt.exam_id)
     assert exam is not None
     questions = questions_by_id(exam_payload(session, cache, exam))
-    allowed = set(attempt.question_order)
-    errors: dict[str, list[str]] = {}
-    latest: dict[str, dict[str, Any]] = {}
-    for answer in answers:
-        qid = str(answer["question_id"])
-        question = questions.get(qid)
-        if qid not in allowed or question is None:
-            errors.setdefault(qid, []).append("not a question of this attempt")
-            continue
-        option_ids = [o["id"] for o in question["options"] or []]
-        problem = response_error(question["type"], option_ids, answer.get("response"))
-        if problem:
-            errors.setdefault(qid, []).append(f"response {problem}")
-            continue
-        kept = latest.get(qid)
-        seq = answer.get("seq")
-        if kept is None or kept["seq"] is None or seq is None or seq >= kept["seq"]:
-            latest[qid] = {
-                "attempt_id": attempt.id,
-                "question_id": uuid.UUID(qid),
-                "question_id_str": qid,
-                "response": answer.get("response"),
-                "seq": seq,
-                "saved_at": now,
-            }
-    if errors:
-        raise InvalidInput("some answers are not valid", {"answers": [errors]})
-    return list(latest.values())
+    rows = fast_save.validated_rows(fast_save.shapes_of(questions, attempt.question_order), answers)
+    return [
+        {
+            **row,
+            "attempt_id": attempt.id,
+            "question_id_str": str(row["question_id"]),
+            "saved_at": now,
+        }
+        for row in rows
+    ]
 
 
 _UPSERTS: dict[str, Any] = {}

@@ -10,9 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
+from flask_jwt_extended import get_jwt
+from flask_smorest import abort
+from sqlalchemy import Engine
 
+from shared.errors import InvalidInput
+from shared.exam_rules import seconds_left
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Role, utcnow
-from shared.services import attempt_views, attempts, expiry
+from shared.services import attempt_views, attempts, expiry, fast_save
 from shared.services.exam_payload import exam_payload
 from web.attempt_tasks import grade, load_settled, schedule_expiry
 from web.errors import ErrorSchema
@@ -28,7 +33,7 @@ from web.resources.attempts.schemas import (
     SubmittedSchema,
 )
 from web.schemas import NoBodySchema
-from web.security import Blueprint, current_identity
+from web.security import Blueprint, current_identity, ensure_not_revoked
 
 blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking an exam")
 
@@ -98,7 +103,7 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
     # Only the owner's accepted saves count: a stranger can't spend someone's allowance.
     deduct_when=lambda response: response.status_code < 400,
 )
-@blp.auth(Role.STUDENT)
+@blp.auth(Role.STUDENT, revocation_in_view=True)
 @blp.arguments(AnswersInSchema)
 @blp.response(200, SaveResultSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="deadline_passed or already_submitted")
@@ -106,6 +111,10 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
 def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     """Autosave a batch of answers (a stale `seq` never overwrites a newer answer)"""
     now = utcnow()
+    fast = _fast_save(attempt_id, data["answers"], now)
+    if fast is not None:
+        return fast
+    ensure_not_revoked()  # the ordinary path, with its exact errors
     attempt = load_settled(attempt_id, now, lock=True)
     outcome = attempts.save_answers(db_session(), cache(), attempt, data["answers"], now)
     db_session().commit()
@@ -114,6 +123,59 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
         "saved_at": outcome.saved_at,
         "time_remaining_seconds": attempt_views.time_remaining(attempt, now),
         "ignored": outcome.stale,
+    }
+
+
+_SHAPES = fast_save.AttemptShapes()
+
+
+def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: datetime) -> Any:
+    """The save in one statement (PostgreSQL); None when the ordinary path must answer:
+    another dialect, not the student's attempt, an invalid batch, or an attempt that can't
+    take it (its exact 404/409 come from there)."""
+    session = db_session()
+    if not fast_save.supported(session):
+        return None
+    identity = current_identity()
+    known = _SHAPES.get(session, cache(), attempt_id)
+    if known is None or known[0] != identity.user_id:
+        return None
+    try:
+        rows = fast_save.validated_rows(known[1], answers)
+    except InvalidInput:
+        return None
+    # One round trip: the statement commits on its own. (A session bound to a connection
+    # that is already in a transaction, as in the API tests, commits it instead.)
+    autocommit = isinstance(session.get_bind(), Engine)
+    if autocommit and session.in_transaction():
+        session.commit()  # the shapes' read: the save gets a fresh autocommit connection
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    try:
+        saved = fast_save.save(
+            session.connection(execution_options=options),
+            attempt_id=attempt_id,
+            user_id=identity.user_id,
+            sid=identity.sid,
+            token_version=get_jwt().get("tv", 0),
+            rows=rows,
+            now=now,
+        )
+        if not autocommit:
+            session.commit()
+    except fast_save.TokenRevoked:
+        abort(401, message="the token has been revoked", error="token_revoked")
+    finally:
+        if autocommit:
+            session.close()  # the connection goes back to the pool as it was
+    if saved is None:
+        return None
+    return {
+        "saved": len(saved.written),
+        "saved_at": now,
+        "time_remaining_seconds": seconds_left(saved.deadline, now),
+        "ignored": sorted(
+            str(r["question_id"]) for r in rows if str(r["question_id"]) not in saved.written
+        ),
     }
 
 
