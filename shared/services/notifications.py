@@ -83,22 +83,26 @@ def _score_text(score: Decimal | None, max_score: Decimal) -> str:
 
 
 def result_released(session: Session, attempt: Attempt, exam: Exam) -> uuid.UUID | None:
+    return notify(session, **result_row(attempt, exam))
+
+
+def result_row(attempt: Any, exam: Exam) -> dict[str, Any]:
+    """The result notification of a graded attempt (an Attempt, or a batch's row of one)."""
     pending = (
         f" {attempt.pending_manual} answer(s) still wait for a teacher."
         if attempt.pending_manual
         else ""
     )
-    return notify(
-        session,
-        user_id=attempt.student_id,
-        kind="result_released",
-        title=f"Your result for {exam.title}",
-        body=f"You scored {_score_text(attempt.score, attempt.max_score)}.{pending}",
+    return {
+        "user_id": attempt.student_id,
+        "kind": "result_released",
+        "title": f"Your result for {exam.title}",
+        "body": f"You scored {_score_text(attempt.score, attempt.max_score)}.{pending}",
         # Told once per grading: a reopened attempt's new result is news again.
-        dedupe_key=f"result:{attempt.id}"
+        "dedupe_key": f"result:{attempt.id}"
         + (f":reopened:{attempt.reopen_count}" if attempt.reopen_count else ""),
-        data={"attempt_id": str(attempt.id), "exam_id": str(exam.id)},
-    )
+        "data": {"attempt_id": str(attempt.id), "exam_id": str(exam.id)},
+    }
 
 
 def score_changed(
@@ -130,6 +134,14 @@ def on_graded(session: Session, attempt: Attempt, now: datetime) -> list[uuid.UU
         return []
     created = result_released(session, attempt, exam)
     return [created] if created else []
+
+
+def on_graded_many(session: Session, graded: list[Any], now: datetime) -> list[uuid.UUID]:
+    """`on_graded` for a batch (rows with an Attempt's fields): one multi-row INSERT."""
+    exams = {e: session.get(Exam, e) for e in {g.exam_id for g in graded}}
+    visible = {e for e, exam in exams.items() if exam is not None and results_visible(exam, now)}
+    rows = [result_row(g, exams[g.exam_id]) for g in graded if g.exam_id in visible]
+    return notify_many(session, rows)
 
 
 def release_exam(session: Session, exam: Exam, now: datetime) -> list[uuid.UUID]:

@@ -1,4 +1,5 @@
-"""Grading tasks: grade one attempt (idempotent), and re-send what was never graded."""
+"""Grading tasks: grade an attempt and what else waits (idempotent), re-send what was never
+graded."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from shared.db import transaction
 from shared.messaging import TaskName, enqueue
 from shared.models import utcnow
-from shared.services import grading, notifications
+from shared.services import batch_grading, grading, notifications
 from worker import metrics
 from worker.app import app, settings
 
@@ -28,17 +29,24 @@ DATABASE_ERRORS = (OperationalError, PoolTimeout)
     time_limit=60,
 )
 def grade_attempt(attempt_id: str) -> str:
-    """Grade a submitted attempt; a second delivery finds it graded and does nothing."""
-    now = utcnow()
+    """Grade this attempt and whatever else waits (up to a batch), in one transaction; a
+    second delivery finds its attempt graded and grades only what else still waits."""
+    now, wanted = utcnow(), uuid.UUID(attempt_id)
     with transaction(settings) as session:
-        attempt = grading.grade_submitted(session, uuid.UUID(attempt_id), now)
-        emails = notifications.on_graded(session, attempt, now) if attempt else []
-        submitted_at = attempt.submitted_at if attempt else None
-    if submitted_at is not None:  # committed: this delivery graded it
-        metrics.observe_grading_latency((now - submitted_at).total_seconds())
+        batch = batch_grading.grade_waiting(session, wanted, now)
+        emails = notifications.on_graded_many(session, batch.graded, now)
+    for graded in batch.graded:  # committed: this delivery graded them
+        if graded.submitted_at is not None:
+            metrics.observe_grading_latency((now - graded.submitted_at).total_seconds())
     for notification_id in emails:
         enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
-    return "graded" if attempt else "not submitted (already graded?)"
+    if wanted in batch.failed:  # left `submitted`: the sweep sends it again
+        raise GradingFailed(f"attempt {attempt_id} could not be graded (see the log)")
+    return f"graded {len(batch.graded)}"
+
+
+class GradingFailed(RuntimeError):
+    """An attempt whose grading raised; the others of its batch were graded."""
 
 
 @app.task(name=TaskName.RESEND_UNGRADED, autoretry_for=DATABASE_ERRORS, max_retries=3)
