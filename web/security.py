@@ -58,6 +58,8 @@ class Blueprint(flask_smorest.Blueprint):
                 g.exam_revocation_in_view = revocation_in_view
                 verify_jwt_in_request(refresh=refresh, verify_type=not any_token)
                 if roles and get_jwt().get("role") not in roles:
+                    if revocation_in_view:  # a revoked token is 401 first, as everywhere
+                        ensure_not_revoked()
                     abort(
                         403, message="this needs the role " + " or ".join(roles), error="forbidden"
                     )

@@ -30,7 +30,21 @@ _STREAM_DOC = {
         f"{TICK_SECONDS:g} s); `event: error` with an error body when the token stops being "
         "valid, then the stream ends. It also ends after a while (after one event where the "
         "server has no event loop): reconnect after `retry` ms.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # The schema of one event (as OpenAPI 3.2's itemSchema describes it): `event` is
+        # `live` or `error`, `data` the live object (or the error body) as JSON text.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["live", "error"]},
+                        "data": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                }
+            }
+        },
     }
 }
 
