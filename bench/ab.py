@@ -24,16 +24,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
 from bench.data import Data
 from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
 from shared.cache import RedisCache, TwoLevelCache, create_cache
-from shared.models import Attempt, Exam, RevokedSession, utcnow
+from shared.models import Attempt, Exam, Job, RevokedSession, utcnow
 from shared.people import sessions as token_sessions
-from shared.services import attempt_views, grading
+from shared.services import (
+    attempt_views,
+    batch_grading,
+    grading,
+    notifications,
+    questions,
+    regrades,
+)
 from shared.services import attempts as attempt_service
 from shared.services.exam_payload import exam_payload
 
@@ -149,7 +156,45 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
         keys = grading.current_keys(session, exam_id)
         return grading.apply_grades(session, attempt, keys, now + timedelta(seconds=1))
 
+    batch = submitted(data, exam_id, exam_questions, batch_grading.BATCH_SIZE)
+    later = now + timedelta(seconds=1)
+
+    def one_by_one(session: Session) -> Any:
+        """Before: a task per attempt, each claiming, grading and notifying its own."""
+        for attempt_id in batch:
+            graded = grading.grade_submitted(session, attempt_id, later)
+            notifications.on_graded(session, graded, later)
+
+    def in_one_batch(session: Session) -> Any:
+        graded = batch_grading.grade_waiting(session, batch[0], later)
+        return notifications.on_graded_many(session, graded.graded, later)
+
+    job_id, chunk = regrade_chunk(data, exam_id, exam_questions, batch)
+
+    def regrade_one_by_one(session: Session) -> Any:
+        """Before: each attempt in its own savepoint, through the ORM."""
+        job = session.get(Job, job_id)
+        return regrades._run_one_by_one(session, job, session.get(Exam, exam_id), chunk, later)
+
     return [
+        {
+            "lever": f"regrade chunk of {len(chunk)} attempts written in bulk",
+            "where": "a regrade: every attempt of the exam, with its job item and notification",
+            "variants": {
+                "one attempt at a time (savepoint, ORM)": regrade_one_by_one,
+                "the chunk in bulk, now": lambda session: regrades.run_chunk(
+                    session, job_id, chunk, later
+                ),
+            },
+        },
+        {
+            "lever": f"grading {len(batch)} submitted attempts in one batch",
+            "where": "the deadline: every submitted attempt, with its notification",
+            "variants": {
+                "one at a time (claim, ORM, notify)": one_by_one,
+                "one batch: bulk claim, reads and writes, now": in_one_batch,
+            },
+        },
         {
             "lever": "exam payload cached per exam version",
             "where": "every start and every autosave (validates against the payload)",
@@ -212,7 +257,41 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def run(repeat: int) -> dict[str, Any]:
+def submitted(data: Data, exam_id: Any, exam_questions: Any, count: int) -> list[Any]:
+    """`count` answered attempts, submitted and waiting for grading."""
+    ids = data.attempts(exam_id, data.users(count), exam_questions, answered=True)
+    with data.session() as session:
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id.in_(ids))
+            .values(status="submitted", submitted_at=utcnow(), grade_requested_at=utcnow())
+        )
+        session.commit()
+    return ids
+
+
+def regrade_chunk(data: Data, exam_id: Any, exam_questions: Any, waiting: list[Any]) -> Any:
+    """A running regrade of 100 graded attempts of the exam, with a changed key (the
+    attempts `waiting` for grading stay submitted)."""
+    ids = data.attempts(exam_id, data.users(100), exam_questions, answered=True)
+    admin = data.users(1, role="admin")[0]
+    with data.session() as session:
+        now = utcnow()
+        session.execute(
+            update(Attempt).where(Attempt.id.in_(ids)).values(status="submitted", submitted_at=now)
+        )
+        claimed = batch_grading.claim(session, None, now, 1000)
+        batch_grading.grade_claimed(session, [r for r in claimed if r.id in set(ids)], now)
+        session.execute(update(Attempt).where(Attempt.id.in_(waiting)).values(status="submitted"))
+        question = exam_questions[0]["id"]
+        questions.update_question(session, uuid.UUID(question), {"correct_answer": "A"})
+        job = regrades.create_regrade(session, exam_id, dry_run=False, admin_id=admin)
+        regrades.start(session, job.id, utcnow())
+        session.commit()
+        return job.id, ids
+
+
+def run(repeat: int, only: str = "") -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="exam-ab-"))
     stack = Stack(root, TOPOLOGIES["single"])
     results: dict[str, Any] = {"machine": machine(), "repeat": repeat, "levers": []}
@@ -223,6 +302,8 @@ def run(repeat: int) -> dict[str, Any]:
         # SQLAlchemy's default for psycopg2: INSERTs batched, UPDATEs one round trip per row.
         plain = create_engine(stack.settings.database_url, executemany_mode="values_only")
         for lever in levers(stack, data, plain):
+            if only.lower() not in lever["lever"].lower():
+                continue
             print(f"{lever['lever']} ...", flush=True)
             engines = lever.pop("engines", {})
             lever["figures"] = measure(lever.pop("variants"), engines, stack.engine, repeat)
@@ -259,8 +340,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--only", default="", help="run the levers whose name contains this")
     args = parser.parse_args(argv)
-    results = run(args.repeat)
+    results = run(args.repeat, args.only)
     out = RESULTS / "ab"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))

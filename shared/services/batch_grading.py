@@ -113,7 +113,7 @@ def grade_claimed(session: Session, rows: list[Row[Any]], now: datetime) -> Batc
     """Score the claimed attempts and write everything in bulk; if the bulk write fails,
     each attempt is written on its own, so one bad attempt never holds back the others."""
     batch = Batch()
-    answers = _answers(session, [row.id for row in rows])
+    answers = answers_of(session, [row.id for row in rows])
     exam_keys = {e: grading.current_keys(session, e) for e in {row.exam_id for row in rows}}
     computed = []
     for row in rows:
@@ -152,7 +152,8 @@ def grade_claimed(session: Session, rows: list[Row[Any]], now: datetime) -> Batc
     return batch
 
 
-def _answers(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[uuid.UUID, Any]]:
+def answers_of(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[uuid.UUID, Any]]:
+    """The saved answers of these attempts, by attempt and question: one query."""
     found: dict[uuid.UUID, dict[uuid.UUID, Any]] = {i: {} for i in ids}
     for answer in session.execute(select(*_ANSWER).where(Answer.attempt_id.in_(ids))):
         found[answer.attempt_id][answer.question_id] = answer
@@ -160,7 +161,19 @@ def _answers(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[uui
 
 
 def _write(session: Session, computed: list[tuple[Any, ...]], now: datetime) -> None:
-    existing, missing, totals, events = [], [], [], []
+    write_grades(session, computed, now)
+    events = [
+        {"attempt_id": row.id, "kind": "graded", "data": grading._event(totals)}
+        for row, _, totals, _ in computed
+    ]
+    if events:
+        session.execute(insert(AttemptEvent), events)
+
+
+def write_grades(session: Session, computed: list[tuple[Any, ...]], now: datetime) -> None:
+    """Answers and totals of many attempts, each `(attempt row, answer rows, Totals, saved
+    answers)` as `grading._compute` and `answers_of` give them: one executemany each."""
+    existing, missing, totals = [], [], []
     for row, answer_rows, total, saved in computed:
         for answer in answer_rows:
             (existing if answer["question_id"] in saved else missing).append(answer)
@@ -168,14 +181,12 @@ def _write(session: Session, computed: list[tuple[Any, ...]], now: datetime) -> 
             {"b_id": row.id, "b_score": total.score, "b_max_score": total.max_score,
              "b_pending": total.pending_manual}
         )  # fmt: skip
-        events.append({"attempt_id": row.id, "kind": "graded", "data": grading._event(total)})
     if existing:
         session.execute(update(Answer), existing)
     if missing:  # unanswered questions get a row too, so results list every question
         session.execute(insert(Answer), [{**r, "response": None, "saved_at": now} for r in missing])
     if totals:
         session.execute(_TOTALS, totals)
-        session.execute(insert(AttemptEvent), events)
 
 
 def _graded(row: Row[Any], totals: grading.Totals) -> GradedAttempt:

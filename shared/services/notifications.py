@@ -108,22 +108,29 @@ def result_row(attempt: Any, exam: Exam) -> dict[str, Any]:
 def score_changed(
     session: Session, attempt: Attempt, exam: Exam, old: Decimal | None, new: Decimal, event: str
 ) -> uuid.UUID | None:
-    return notify(
-        session,
-        user_id=attempt.student_id,
-        kind="score_changed",
-        title=f"Your score for {exam.title} changed",
-        body=(
+    return notify(session, **score_changed_row(attempt, exam, old, new, event))
+
+
+def score_changed_row(
+    attempt: Any, exam: Exam, old: Decimal | None, new: Decimal, event: str
+) -> dict[str, Any]:
+    """The notification of a changed score (an Attempt, or a row with id, student_id and
+    the new max_score)."""
+    return {
+        "user_id": attempt.student_id,
+        "kind": "score_changed",
+        "title": f"Your score for {exam.title} changed",
+        "body": (
             f"Your score changed from {_score_text(old, attempt.max_score)} "
             f"to {_score_text(new, attempt.max_score)} after a correction."
         ),
-        dedupe_key=f"score:{attempt.id}:{event}",
-        data={
+        "dedupe_key": f"score:{attempt.id}:{event}",
+        "data": {
             "attempt_id": str(attempt.id),
             "old_score": json_number(old or Decimal(0)),
             "new_score": json_number(new),
         },
-    )
+    }
 
 
 def on_graded(session: Session, attempt: Attempt, now: datetime) -> list[uuid.UUID]:

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from shared.models import Answer, Attempt, AttemptEvent, Notification
-from shared.services import batch_grading, grading, notifications
-from tests.factories import make_exam, make_question
+from shared.models import Answer, Attempt, AttemptEvent, Exam, JobItem, Notification
+from shared.services import batch_grading, grading, notifications, questions, regrades
+from tests.factories import make_exam, make_question, make_user
 from tests.integration.test_grading_service import CORRECT, NOW, submitted_attempt
 
 WRONG = {"single_choice": "A", "multiple_choice": ["A"], "true_false": False,
@@ -105,3 +105,50 @@ def test_one_attempt_failing_does_not_block_the_others(session, settings, monkey
     monkeypatch.setattr(grading, "_compute", compute)
     retried = batch_grading.grade_waiting(session, bad.id, LATER)  # what the sweep's resend does
     assert [g.id for g in retried.graded] == [bad.id]
+
+
+def regrade_job(session, exam, admin_id, now):
+    job = regrades.create_regrade(session, exam.id, dry_run=False, admin_id=admin_id)
+    chunks = regrades.start(session, job.id, now)
+    return job, [i for chunk in chunks for i in chunk]
+
+
+def regraded_state(session, job, attempt_id):
+    item = session.get(JobItem, (job.id, attempt_id), populate_existing=True)
+    regraded = session.scalars(
+        select(AttemptEvent.data).where(
+            AttemptEvent.attempt_id == attempt_id, AttemptEvent.kind == "regraded"
+        )
+    ).all()
+    notices = session.scalars(
+        select(Notification.body).where(
+            Notification.dedupe_key == f"score:{attempt_id}:regrade:{job.id}"
+        )
+    ).all()
+    item_state = (item.ok, item.changed, item.old_score, item.new_score, item.kept_manual)
+    state = graded_state(session, attempt_id)
+    return state[:4], state[5], item_state, [{**e, "job_id": None} for e in regraded], notices
+
+
+def test_a_regrade_chunk_in_bulk_writes_what_one_by_one_does(session, settings):
+    admin = make_user(session, settings, role="admin").user
+    pairs = make_pairs(session, settings)
+    batch_grading.grade_waiting(session, None, LATER, limit=100)
+    session.expire_all()  # a task starts with a fresh session
+    exam_id = session.get(Attempt, pairs[0][0].id).exam_id
+    exam = session.get(Exam, exam_id)
+    for q in exam.items:  # every key changes: the right answers are now wrong
+        if q.question.type == "true_false":
+            questions.update_question(session, q.question_id, {"correct_answer": False})
+    later = LATER + timedelta(seconds=1)
+    job, _ = regrade_job(session, exam, admin.id, later)
+    ones, others = [one.id for one, _ in pairs], [other.id for _, other in pairs]
+    exam = session.get(Exam, exam_id)
+    regrades._run_one_by_one(session, job, exam, ones, later)
+    created = regrades.run_chunk(session, job.id, others, later)
+    assert regrades.run_chunk(session, job.id, others, later) == []  # redelivered: a no-op
+    session.flush()
+    assert created
+    for one, other in zip(ones, others, strict=True):
+        assert regraded_state(session, job, one) == regraded_state(session, job, other)
+    assert regrades.refresh(session, job.id, later).done == 2 * len(pairs)
