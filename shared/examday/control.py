@@ -93,13 +93,7 @@ def _submit_as_admin(
         session.scalars(
             update(Attempt)
             .where(Attempt.id.in_(ids), Attempt.status == AttemptStatus.IN_PROGRESS)
-            .values(
-                status=AttemptStatus.SUBMITTED,
-                submit_reason=SubmitReason.ADMIN,
-                submitted_at=now,
-                grade_requested_at=now,
-                revision=Attempt.revision + 1,
-            )
+            .values(**expiry.submitted_values(now, SubmitReason.ADMIN))
             .returning(Attempt.id)
             .execution_options(synchronize_session=False)
         )

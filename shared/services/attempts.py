@@ -29,7 +29,7 @@ from shared.models import (
 )
 from shared.people import audiences
 from shared.question_types import CHOICE_TYPES
-from shared.services import fast_save, pools
+from shared.services import expiry, fast_save, pools
 from shared.services.exam_payload import exam_payload, questions_by_id
 from shared.services.exams import extra_seconds_for
 
@@ -191,14 +191,7 @@ def submit(
     claimed = session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
-        .values(
-            status=AttemptStatus.SUBMITTED,
-            submit_reason=SubmitReason.STUDENT,
-            submitted_at=now,
-            grade_requested_at=now,
-            last_activity_at=now,
-            revision=Attempt.revision + 1,
-        )
+        .values(**expiry.submitted_values(now, SubmitReason.STUDENT), last_activity_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -14,10 +15,12 @@ from shared.models import Attempt, AttemptEvent, AttemptStatus, SubmitReason
 SWEEP_BATCH = 500
 
 
-def _submit_as_timeout(now: datetime):  # type: ignore[no-untyped-def]
+def submitted_values(now: datetime, reason: str) -> dict[str, Any]:
+    """What moves an attempt to `submitted` (for an UPDATE claimed on `in_progress`): by the
+    student, by time, or by an admin; grading is asked for at once."""
     return {
         "status": AttemptStatus.SUBMITTED,
-        "submit_reason": SubmitReason.TIMEOUT,
+        "submit_reason": reason,
         "submitted_at": now,
         "grade_requested_at": now,
         "revision": Attempt.revision + 1,
@@ -39,7 +42,7 @@ def settle(session: Session, attempt: Attempt, now: datetime, *, by: str = "requ
             Attempt.status == AttemptStatus.IN_PROGRESS,
             Attempt.expires_at < now,
         )
-        .values(**_submit_as_timeout(now))
+        .values(**submitted_values(now, SubmitReason.TIMEOUT))
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed:
@@ -78,7 +81,7 @@ def submit_overdue(
                 Attempt.status == AttemptStatus.IN_PROGRESS,
                 Attempt.expires_at < now,  # re-checked: never on a deadline just extended
             )
-            .values(**_submit_as_timeout(now))
+            .values(**submitted_values(now, SubmitReason.TIMEOUT))
             .returning(Attempt.id)
             .execution_options(synchronize_session=False)
         )
