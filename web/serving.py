@@ -9,10 +9,24 @@ WSGI-to-ASGI bridge, on a pool of `threads` threads. Responses leave as the app 
 (a streamed response still streams), and a slow reader is fed by the event loop. The
 proctor's live stream never holds a thread at all: it runs on the event loop and borrows a
 thread for a few milliseconds per event (web/live_stream.py).
+
+Admission control (docs/performance.md, "Admission control"): before a request takes a
+thread, `Admission` checks the worker's in-flight budget, `threads` running plus a short
+queue. Beyond it, or once a queued request has waited `ADMISSION_MAX_WAIT_MS`, the request
+is answered at once on the event loop with 503 `overloaded` and `Retry-After`: the app never
+saw it, so any method may be retried. Health probes, /metrics and live streams are never
+refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -27,6 +41,59 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 SERVER_HEADER = b"exam-api"  # no product or version to fingerprint
+# Never refused for load: probes and metrics must tell the truth about an overloaded worker.
+NEVER_SHED = frozenset({"/healthz", "/readyz", "/metrics"})
+# Whole seconds. A shed request cost the server microseconds and load peaks are short (a
+# class starting or submitting at once); clients wait this times a random 1-2 and back off
+# further if refused again (web/static/app/api.js), so the retries spread out.
+SHED_RETRY_AFTER = b"1"
+_SAFE_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")  # as web/observability.py accepts one
+
+log = logging.getLogger(__name__)
+
+
+class Admission:
+    """One worker's in-flight budget: `running` requests on threads, `queue` more waiting
+    for one (first come, first served) for at most `max_wait` seconds. Event loop only."""
+
+    def __init__(self, *, running: int, queue: int, max_wait: float) -> None:
+        self.limit = running
+        self.queue_limit = queue
+        self.max_wait = max_wait
+        self.running = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    async def enter(self) -> bool:
+        """True with a slot taken (leave() gives it back); False: refuse the request."""
+        if self.running < self.limit and not self.waiting:
+            self.running += 1
+            return True
+        if len(self.waiting) >= self.queue_limit or self.max_wait <= 0:
+            return False
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await asyncio.wait((turn,), timeout=self.max_wait)
+        except BaseException:  # cancelled while waiting: pass on a slot already handed over
+            if turn.done():
+                self.leave()
+            else:
+                self.waiting.remove(turn)
+            raise
+        if turn.done():
+            return True  # leave() handed this request its slot
+        self.waiting.remove(turn)
+        return False
+
+    def force(self) -> None:
+        """Count work that is never refused (probes, live-stream ticks): it uses a thread."""
+        self.running += 1
+
+    def leave(self) -> None:
+        self.running -= 1
+        while self.waiting and self.running < self.limit:
+            self.running += 1
+            self.waiting.popleft().set_result(None)
 
 
 class BufferedWSGI:
@@ -39,10 +106,24 @@ class BufferedWSGI:
         threads: int,
         max_body: int,
         alive: Callable[[], bool] = lambda: True,
+        queue: int | None = None,
+        max_wait_ms: int = 0,
+        cors_origins: list[str] | tuple[str, ...] = (),
     ) -> None:
+        """`queue` None: no admission control (every request waits for a thread)."""
+        from web.observability import count_shed  # after gunicorn set the metrics directory
+
         self.bridge = WSGIMiddleware(wsgi_app, workers=threads)
         self.max_body = max_body
-        self.live = LiveStreams(self.bridge, threads=threads, alive=alive)
+        self.admission = (
+            None
+            if queue is None
+            else Admission(running=threads, queue=queue, max_wait=max_wait_ms / 1000)
+        )
+        self.count_shed = count_shed
+        self.cors_origins = frozenset(o.encode() for o in cors_origins)
+        self._shed_since_log, self._last_log = 0, 0.0
+        self.live = LiveStreams(self._counted, threads=threads, alive=alive)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # lifespan: a2wsgi answers it
@@ -54,8 +135,79 @@ class BufferedWSGI:
         if self.live.handles(scope):
             await self.live(scope, receive, _with_server_header(send))
             return
+        gate = self.admission
+        if gate is None:
+            await self._bridge(scope, body, receive, send)
+            return
+        if scope.get("path") in NEVER_SHED:
+            gate.force()
+        elif not await gate.enter():
+            await self._shed(scope, send)
+            return
+        try:
+            await self._bridge(scope, body, receive, send)
+        finally:
+            gate.leave()
+
+    async def _bridge(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
         scope = dict(scope, headers=_with_length(scope["headers"], len(body)))
         await self.bridge(scope, _replay(body, receive), _with_server_header(send))
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The bridge for live-stream ticks: never refused, but their threads count."""
+        gate = self.admission
+        if gate is None:
+            await self.bridge(scope, receive, send)
+            return
+        gate.force()
+        try:
+            await self.bridge(scope, receive, send)
+        finally:
+            gate.leave()
+
+    async def _shed(self, scope: Scope, send: Send) -> None:
+        """503 `overloaded`, from the event loop: no thread, no app, nothing done."""
+        self.count_shed()
+        self._log_shed()
+        headers = dict(scope["headers"])  # names are lower case in ASGI
+        given = headers.get(b"x-request-id", b"")
+        body = json.dumps({
+            "code": 503,
+            "status": "Service Unavailable",
+            "message": "the server is busy: retry after Retry-After seconds",
+            "error": "overloaded",
+        }).encode()  # fmt: skip
+        response = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", SHED_RETRY_AFTER),
+            (b"cache-control", b"no-store"),
+            (b"x-request-id", given if _SAFE_ID.match(given) else uuid.uuid4().hex.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        origin = headers.get(b"origin")
+        if origin in self.cors_origins and scope.get("path", "").startswith("/api/"):
+            response += [  # as flask-cors would answer (web/__init__.py), so a page can read it
+                (b"access-control-allow-origin", origin),
+                (b"access-control-expose-headers", b"Retry-After, X-Request-ID"),
+                (b"vary", b"Origin"),
+            ]
+        send = _with_server_header(send)
+        await send({"type": "http.response.start", "status": 503, "headers": response})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    def _log_shed(self) -> None:
+        """One warning a minute at most: under overload a line per refusal would add load."""
+        self._shed_since_log += 1
+        now = time.monotonic()
+        if now - self._last_log >= 60:
+            log.warning(
+                "overloaded: %d requests refused with 503 since the last warning",
+                self._shed_since_log,
+            )
+            self._shed_since_log, self._last_log = 0, now
 
     async def _read_body(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:
         """The body, read on the event loop; one past the limit is enough for Flask's 413."""
@@ -127,10 +279,14 @@ class BufferedWSGIWorker(ASGIWorker):
     def load_wsgi(self) -> None:
         from shared.config import get_settings
 
+        settings = get_settings()
         super().load_wsgi()
         self.asgi = BufferedWSGI(
             self.asgi,
             threads=self.cfg.threads,
-            max_body=get_settings().MAX_CONTENT_LENGTH,
+            max_body=settings.MAX_CONTENT_LENGTH,
             alive=lambda: self.alive,
+            queue=settings.ADMISSION_QUEUE if settings.ADMISSION_CONTROL else None,
+            max_wait_ms=settings.ADMISSION_MAX_WAIT_MS,
+            cors_origins=settings.cors_origins,
         )

@@ -2,6 +2,9 @@
 // It keeps the tokens, refreshes the access token when the server says it expired (access
 // tokens live 15 minutes, an exam may last hours), and turns failures into two kinds of
 // error: ApiError (the server answered with an error body) and NetworkError (it did not).
+// A 503 `overloaded` (the server refused the request before doing anything: admission
+// control, web/serving.py) is sent again after Retry-After with jitter, up to twice, before
+// it reaches the caller; retryDelay() is the same back-off for callers that retry themselves.
 //
 // Tokens are kept in sessionStorage: they go away with the tab, so a shared school computer
 // never hands the next person a signed-in session. A student who closes the tab signs in
@@ -10,6 +13,8 @@
 const BASE = '/api/v1';
 const SESSION_KEY = 'exam.session';
 const DEFAULT_TIMEOUT_MS = 20000;
+const BUSY_RETRIES = 2;
+const MAX_RETRY_MS = 30000;
 
 export class ApiError extends Error {
   constructor(status, body, headers) {
@@ -22,7 +27,27 @@ export class ApiError extends Error {
     const retryAfter = Number(headers?.get('Retry-After'));
     this.retryAfter = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null;
   }
+
+  /** The server is busy (503 overloaded, or 429): nothing is wrong, try again later. */
+  get busy() {
+    return (this.status === 503 && this.code === 'overloaded') || this.status === 429;
+  }
 }
+
+/**
+ * How long to wait before try number `failures` + 1: Retry-After (seconds) times a random
+ * 1 to 2, so a class refused at once does not come back at once, and never less than the
+ * exponential back-off (0.5-1 s, 1-2 s, 2-4 s, ...) so a long overload is asked less and
+ * less often; at most 30 s, unless Retry-After itself asks for longer.
+ */
+export function retryDelay(failures, retryAfterSeconds = null) {
+  const ceiling = Math.min(MAX_RETRY_MS, 1000 * 2 ** (Math.max(1, failures) - 1));
+  const exponential = ceiling / 2 + Math.random() * (ceiling / 2);
+  const asked = (retryAfterSeconds || 0) * 1000;
+  return Math.max(asked, Math.min(MAX_RETRY_MS, Math.max(asked * (1 + Math.random()), exponential)));
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 export class NetworkError extends Error {
   constructor(message) {
@@ -167,13 +192,26 @@ async function authorized(method, path, opts) {
 /**
  * Call the API. Returns the parsed JSON body (null for 204/304), or with `full: true`
  * {data, status, headers, sentAt, receivedAt} (performance.now() times, for clock sync).
- * Options: body (JSON), form (FormData), query, headers, auth (default true), timeout.
+ * Options: body (JSON), form (FormData), query, headers, auth (default true), timeout,
+ * busyRetries (how often a 503 `overloaded` is sent again first; default 2, 0 for callers
+ * that retry on their own and show it).
  */
 export async function api(method, path, opts = {}) {
-  const sentAt = performance.now();
-  const response = await authorized(method, path, opts);
-  const receivedAt = performance.now();
-  const data = await readBody(response);
+  const retries = opts.busyRetries ?? BUSY_RETRIES;
+  let sentAt;
+  let receivedAt;
+  let response;
+  let data;
+  for (let failures = 0; ; failures += 1) {
+    sentAt = performance.now();
+    response = await authorized(method, path, opts);
+    receivedAt = performance.now();
+    data = await readBody(response);
+    // Refused before the server did anything, so any method is safe to send again.
+    if (response.status !== 503 || data?.error !== 'overloaded' || failures >= retries) break;
+    if (opts.signal?.aborted) break;
+    await sleep(retryDelay(failures + 1, Number(response.headers.get('Retry-After')) || 1));
+  }
   if (!response.ok && response.status !== 304) {
     throw new ApiError(response.status, data, response.headers);
   }

@@ -6,22 +6,20 @@
 // `seq` grows with every change and is based on the server clock, so it also grows across
 // reloads and devices: a late retry of an older answer never overwrites a newer one.
 //
-// Events: 'state' (detail: {state}) with state one of idle, pending, saving, saved,
+// Events: 'state' (detail: {state, busy}) with state one of idle, pending, saving, saved,
 // offline, error; 'saved' (detail: the server's reply); 'closed' (detail: {code}) when the
 // server no longer accepts answers (time is up, or the attempt was submitted).
+//
+// A busy server (503 `overloaded`, 429) is not an error: the answers stay pending (and in
+// localStorage), the state stays 'saving' with `busy` true (this.busy too), and the save is
+// sent again after Retry-After times a random 1-2, backing off further while it lasts.
 
-import { ApiError, NetworkError, api } from './api.js';
+import { ApiError, NetworkError, api, retryDelay } from './api.js';
 import { serverNow } from './clock.js';
 
 export const DEBOUNCE_MS = 800;
 export const MAX_WAIT_MS = 30000;
-const MAX_BACKOFF_MS = 30000;
 const SAVE_TIMEOUT_MS = 15000;
-
-function backoff(failures) {
-  const ceiling = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2); // jitter: a class reconnecting at once spreads out
-}
 
 export class SaveQueue extends EventTarget {
   constructor(attemptId) {
@@ -37,6 +35,7 @@ export class SaveQueue extends EventTarget {
     this.state = this.pending.size ? 'pending' : 'idle';
     this.savedAt = null;
     this.lastError = null;
+    this.busy = false;
     this.stopped = false;
     this.onOnline = () => { if (this.failures) this.flush(); };
     this.onHidden = () => { if (document.visibilityState === 'hidden') this.flush(); };
@@ -70,7 +69,7 @@ export class SaveQueue extends EventTarget {
 
   setState(state) {
     this.state = state;
-    this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
+    this.dispatchEvent(new CustomEvent('state', { detail: { state, busy: this.busy } }));
   }
 
   nextSeq() {
@@ -123,10 +122,11 @@ export class SaveQueue extends EventTarget {
   async send(batch) {
     try {
       const reply = await api('PUT', `/attempts/${this.attemptId}/answers`, {
-        body: { answers: batch }, timeout: SAVE_TIMEOUT_MS,
+        body: { answers: batch }, timeout: SAVE_TIMEOUT_MS, busyRetries: 0, // retried here
       });
       this.failures = 0;
       this.lastError = null;
+      this.busy = false;
       this.forget(batch);
       this.savedAt = Date.parse(reply.saved_at);
       this.dispatchEvent(new CustomEvent('saved', { detail: reply }));
@@ -151,11 +151,12 @@ export class SaveQueue extends EventTarget {
       this.lastError = 'Sign in again to keep saving. Your answers are kept on this device.';
       return;
     }
+    // Anything else keeps the batch pending (and in localStorage) and tries again later.
     this.failures += 1;
     this.lastError = null;
-    const retryIn = err instanceof ApiError && err.retryAfter ? err.retryAfter * 1000 : backoff(this.failures);
-    this.offline = err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
-    this.schedule(retryIn);
+    this.busy = err instanceof ApiError && err.busy;
+    this.offline = !this.busy && (err instanceof NetworkError || (err instanceof ApiError && err.status >= 500));
+    this.schedule(retryDelay(this.failures, err instanceof ApiError ? err.retryAfter : null));
   }
 
   afterSend() {
