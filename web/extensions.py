@@ -6,7 +6,6 @@ from typing import cast
 
 from celery import Celery
 from flask import Flask, current_app, g, request
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,10 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.cache import Cache
 from shared.config import Settings
 from shared.messaging import enqueue, enqueue_emails
+from web.token_cache import CachingJWTManager
 
 # Module-level because route decorators (@limiter.limit) need it at import time.
 limiter = Limiter(key_func=get_remote_address)
-jwt = JWTManager()
+jwt = CachingJWTManager()
 
 
 def settings() -> Settings:

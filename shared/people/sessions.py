@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +49,11 @@ _VALID = select(_USERS.id).where(
     _USERS.token_version == bindparam("version"),
     ~exists().where(_REVOKED.sid == bindparam("sid")),
 )
+
+
+def valid_clause() -> Any:
+    """`_VALID` as an EXISTS to put beside another read (the status poll): same parameters."""
+    return _VALID.exists()
 
 
 def is_valid(session: Session, sid: str, user_id: uuid.UUID, version: int = 0) -> bool:

@@ -8,12 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 from shared.exam_rules import results_visible, seconds_left
 from shared.models import Attempt, AttemptStatus, Exam
+from shared.people import sessions as token_sessions
 from shared.question_types import json_number
 from shared.services.pools import drawn_points
 
@@ -73,20 +74,39 @@ _STATUS_COLUMNS = (
 
 
 def status_row(
-    session: Session, attempt_id: uuid.UUID, *, user_id: uuid.UUID, is_admin: bool
+    session: Session,
+    attempt_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    is_admin: bool,
+    token: dict[str, Any] | None = None,
 ) -> Row[Any]:
     """The polling target: one indexed read of the attempt's status and its exam's release
-    rules. The row has the attributes `status_view` reads of an attempt and of an exam."""
-    query = select(*_STATUS_COLUMNS).join_from(
+    rules. The row has the attributes `status_view` reads of an attempt and of an exam.
+    With `token` (`{sid, version}`), the row's `token_ok` says whether that token may still
+    be used (`sessions.is_valid`), in the same round trip; None when the attempt is not
+    found, so the caller decides which error comes first."""
+    params: dict[str, Any] = {"attempt_id": attempt_id, "user_id": user_id}
+    if token is not None:
+        params |= {"sid": token["sid"], "version": token["version"]}
+    # On the session's connection: a Core read needs none of the ORM's per-statement work.
+    row = session.connection().execute(_STATUS_READS[is_admin, token is not None], params).first()
+    if row is None and token is None:
+        raise NotFound("attempt not found")
+    return row  # type: ignore[return-value]
+
+
+def _status_read(*, is_admin: bool, with_token: bool) -> Any:
+    columns: tuple[Any, ...] = _STATUS_COLUMNS
+    if with_token:  # same parameters as `sessions.is_valid`: sid, user_id, version
+        columns += (token_sessions.valid_clause().label("token_ok"),)
+    query = select(*columns).join_from(
         Attempt.__table__, Exam.__table__, _EXAMS.id == _ATTEMPTS.exam_id
     )
-    query = query.where(_ATTEMPTS.id == attempt_id)
+    query = query.where(_ATTEMPTS.id == bindparam("attempt_id"))
     if not is_admin:
-        query = query.where(_ATTEMPTS.student_id == user_id)
-    row = session.execute(query).first()
-    if row is None:
-        raise NotFound("attempt not found")
-    return row
+        query = query.where(_ATTEMPTS.student_id == bindparam("user_id"))
+    return query
 
 
 def status_view(attempt: Any, exam: Any, now: datetime, *, is_admin: bool) -> dict[str, Any]:
@@ -101,3 +121,11 @@ def status_view(attempt: Any, exam: Any, now: datetime, *, is_admin: bool) -> di
         "graded_at": attempt.graded_at,
         "deadline": attempt.deadline,
     }
+
+
+# Built once: the busiest read compiles from the cache without being rebuilt per request.
+_STATUS_READS = {
+    (admin, token): _status_read(is_admin=admin, with_token=token)
+    for admin in (False, True)
+    for token in (False, True)
+}

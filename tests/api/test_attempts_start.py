@@ -208,6 +208,23 @@ class TestOwnership:
             assert response.get_json()["error"] == "not_found"
         assert client.get("/api/v1/me/attempts", headers=intruder).get_json() == []
 
+    def test_a_revoked_token_polls_nothing_not_even_whether_an_attempt_exists(
+        self, client, session, settings, student
+    ):
+        # The status poll checks revocation inside its own read: 401 before 404 or 200.
+        exam = make_exam(session)
+        headers = login(client, student)
+        mine = start(client, headers, exam).get_json()
+        other = start(client, login(client, make_user(session, settings)), exam).get_json()
+        assert (
+            client.get(f"/api/v1/attempts/{mine['id']}/status", headers=headers).status_code == 200
+        )
+        assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+        for attempt_id in (mine["id"], other["id"], "00000000-0000-4000-8000-000000000000"):
+            response = client.get(f"/api/v1/attempts/{attempt_id}/status", headers=headers)
+            assert response.status_code == 401, attempt_id
+            assert response.get_json()["error"] == "token_revoked"
+
     def test_an_admin_may_read_any_attempt_but_not_write_to_it(
         self, client, session, admin, student
     ):

@@ -122,6 +122,43 @@ class TestTokens:
         assert response.status_code == 401
         assert response.get_json()["error"] == "token_expired"
 
+    def test_a_token_used_before_is_still_refused_once_expired(self, client, student, settings):
+        # Verified tokens are remembered per process (web/token_cache.py): never past expiry.
+        tokens = login_tokens(client, student)
+        assert (
+            client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"])).status_code == 200
+        )
+        later = datetime.now(UTC) + timedelta(seconds=settings.JWT_ACCESS_TOKEN_SECONDS + 5)
+        with freeze_time(later):
+            response = client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "token_expired"
+
+    def test_a_token_used_before_is_refused_once_revoked(self, client, student):
+        token = login_tokens(client, student)["access_token"]
+        assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+        assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+        response = client.get("/api/v1/auth/me", headers=bearer(token))
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "token_revoked"
+
+    def test_a_token_verified_under_one_secret_is_refused_under_another(
+        self, client, student, settings, db
+    ):
+        from pydantic import SecretStr
+
+        from web import create_app
+
+        token = login_tokens(client, student)["access_token"]
+        assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+        other = create_app(
+            settings.model_copy(update={"JWT_SECRET_KEY": SecretStr("b7Qx" + "Zr9pL2mV" * 5)})
+        )
+        other.extensions["exam.session_factory"] = db
+        response = other.test_client().get("/api/v1/auth/me", headers=bearer(token))
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "unauthorized"
+
     def test_tampered_claims_are_rejected(self, client, student):
         token = login_tokens(client, student)["access_token"]
         header, payload, signature = token.split(".")

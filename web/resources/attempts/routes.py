@@ -16,7 +16,7 @@ from flask_jwt_extended import get_jwt
 from flask_smorest import abort
 from sqlalchemy import Engine
 
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.exam_rules import seconds_left
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry, fast_save
@@ -209,20 +209,29 @@ def submit(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     return {"id": attempt.id, "status": attempt.status, "status_url": _status_url(attempt.id)}
 
 
+_STATUS_SCHEMA = AttemptStatusSchema()  # built once: a schema's fields are deep-copied per instance
+
+
 @blp.route("/attempts/<uuid:attempt_id>/status", methods=["GET"])
-@blp.auth()
+@blp.auth(revocation_in_view=True)
 @blp.response(200, AttemptStatusSchema)
 @blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
 def status(attempt_id: uuid.UUID) -> Response:
     """Poll this: cheap, with an ETag (304 when unchanged)"""
     identity, now = current_identity(), utcnow()
+    token = {"sid": identity.sid, "version": get_jwt().get("tv", 0)}
 
     def read() -> Any:
         return attempt_views.status_row(
-            db_session(), attempt_id, user_id=identity.user_id, is_admin=identity.is_admin
-        )
+            db_session(), attempt_id, user_id=identity.user_id, is_admin=identity.is_admin,
+            token=token,
+        )  # fmt: skip
 
-    row = read()
+    row = read()  # the token's validity comes in the same round trip
+    if row is None or not row.token_ok:
+        ensure_not_revoked()  # 401 token_revoked first, with the ordinary check's rules
+        if row is None:
+            raise NotFound("attempt not found")
     if row.status == AttemptStatus.IN_PROGRESS and now > row.expires_at:
         # Time ran out and no sweep has noticed yet: submit it now (the rare path).
         attempt = db_session().get(Attempt, row.id)
@@ -230,9 +239,7 @@ def status(attempt_id: uuid.UUID) -> Response:
             db_session().commit()
             grade(attempt.id)
         row = read()
-    body = AttemptStatusSchema().dump(
-        attempt_views.status_view(row, row, now, is_admin=identity.is_admin)
-    )
+    body = _STATUS_SCHEMA.dump(attempt_views.status_view(row, row, now, is_admin=identity.is_admin))
     etag = 'W/"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
     if etag in request.if_none_match or request.headers.get("If-None-Match") == etag:
         response = Response(status=304)
