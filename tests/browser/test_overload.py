@@ -95,7 +95,7 @@ def test_a_save_refused_as_overloaded_stays_on_the_device_and_lands_later(
         gaps = [b[0] - a[0] for a, b in zip(refused, refused[1:], strict=False)]
         assert all(0.9 <= gap <= 4.5 for gap in gaps), gaps
         # Calm: still saving, not offline, no error; the answer waits in localStorage.
-        expect(badge).to_have_text("Saving…")
+        expect(badge).to_have_text("Server busy, retrying…")
         unsaved = json.loads(page.evaluate(f"localStorage.getItem('exam.unsaved.{attempt_id}')"))
         assert unsaved[str(planet.id)]["response"] == "Jupiter"
         with committed() as look:  # the API would refuse to say: it is busy

@@ -2,7 +2,7 @@
 // autosave with a visible badge, warnings before the end, and submit (by the student, or
 // by itself when time runs out).
 
-import { ApiError, api } from '../api.js';
+import { ApiError, api, retryDelay } from '../api.js';
 import { secondsUntil, syncClock } from '../clock.js';
 import { SaveQueue } from '../savequeue.js';
 import { announce, confirmDialog, formatDuration, formatTime, h, newId, notice, points, replace, sleep } from '../dom.js';
@@ -47,11 +47,13 @@ export async function render(main, ctx) {
       saving: 'Saving…',
       saved: queue.savedAt ? `Saved ${formatTime(queue.savedAt)}` : 'All answers saved',
       offline: 'Offline — retrying',
+      busy: 'Server busy, retrying…',
       error: `Not saved: ${queue.lastError}`,
     }[state];
     badge.textContent = text;
   }
-  queue.addEventListener('state', (e) => showBadge(e.detail.state));
+  // A 503 overloaded keeps the answers pending: say so calmly, it is not an error.
+  queue.addEventListener('state', (e) => showBadge(e.detail.busy ? 'busy' : e.detail.state));
   queue.addEventListener('saved', (e) => {
     const drift = Math.abs(e.detail.time_remaining_seconds - secondsUntil(deadline));
     if (drift > DRIFT_SECONDS && !submitting) resync();
@@ -199,9 +201,10 @@ export async function render(main, ctx) {
           submitting = false;
           return;
         }
-        badge.className = 'save-badge offline';
-        badge.textContent = 'Offline — retrying submit';
-        await sleep(err.retryAfter ? err.retryAfter * 1000 : Math.min(30000, 1000 * 2 ** failures));
+        const busy = err instanceof ApiError && err.busy;
+        badge.className = `save-badge ${busy ? 'busy' : 'offline'}`;
+        badge.textContent = busy ? 'Server busy, retrying submit…' : 'Offline — retrying submit';
+        await sleep(retryDelay(failures + 1, err.retryAfter));
       }
     }
     queue.discard();
