@@ -1,9 +1,10 @@
 """The ceiling: how many autosaves per second PostgreSQL alone does on this machine.
 
-pgbench runs, per transaction, the statements one autosave request sends (revocation check,
-attempt row lock, exam read, the answer upsert, last-activity update, event insert), on the
-benchmark's own database and attempts. Our measured autosave rate divided by this is the
-share of the database's capacity the Python stack turns into saves."""
+pgbench runs, per transaction, the one statement an autosave request sends (token check,
+attempt row lock, the answer upsert, last-activity update and event insert in one CTE,
+`shared.services.fast_save`), on the benchmark's own database and attempts. Our measured
+autosave rate divided by this is the share of the database's capacity the Python stack
+turns into saves."""
 
 from __future__ import annotations
 
@@ -16,27 +17,32 @@ from typing import Any
 
 from sqlalchemy import text
 
-SCRIPT = """
-\\set n random(1, {attempts})
-\\set q random(1, {questions})
-BEGIN;
-SELECT sid FROM revoked_sessions WHERE sid = 'benchmark-session';
-SELECT a.* FROM attempts a JOIN bench_ids b ON b.attempt_id = a.id WHERE b.n = :n FOR UPDATE OF a;
-SELECT * FROM exams WHERE id = '{exam_id}';
-INSERT INTO answers (attempt_id, question_id, response, seq, saved_at, needs_manual)
-  SELECT b.attempt_id, bq.question_id, '"pgbench"'::jsonb, :n + 1000000, now(), false
-  FROM bench_ids b, bench_questions bq WHERE b.n = :n AND bq.n = :q
-  ON CONFLICT (attempt_id, question_id) DO UPDATE
-  SET response = excluded.response, seq = excluded.seq, saved_at = excluded.saved_at
-  WHERE answers.seq IS NULL OR excluded.seq IS NULL OR excluded.seq > answers.seq
-  RETURNING question_id;
-UPDATE attempts SET last_activity_at = now()
-  WHERE id = (SELECT attempt_id FROM bench_ids WHERE n = :n);
-INSERT INTO attempt_events (attempt_id, kind, data, created_at)
-  SELECT attempt_id, 'saved', '{{"answers": []}}'::jsonb, now() FROM bench_ids WHERE n = :n
-  RETURNING id;
-COMMIT;
-"""
+from shared.services import fast_save
+
+
+def script(attempts: int, questions: int) -> str:
+    """The autosave's own statement (`fast_save._SAVE`, one answer), its parameters drawn
+    by pgbench: a random attempt of the benchmark's and one of its questions, a `seq` newer
+    than any before (so every transaction writes), the clock for `now`."""
+    aid = "(SELECT attempt_id FROM bench_ids WHERE n = :n)"
+    values = {
+        ":uid": f"(SELECT student_id FROM attempts WHERE id = {aid})",  # noqa: S608 - constants
+        ":aid": aid,
+        ":tv": "0",
+        ":sid": "'benchmark-session'",
+        ":now": "now()",
+        ":qids": "ARRAY[(SELECT question_id FROM bench_questions WHERE n = :q)]",
+        ":responses": "ARRAY['\"pgbench\"']",
+        ":seqs": "ARRAY[CAST(extract(epoch FROM clock_timestamp()) * 1000000 AS bigint)]",
+        ":event_answers": "'[]'",
+    }
+    sql = str(fast_save._SAVE)
+    # Longest names first: `:aid` inside no other name, but be safe with prefixes.
+    for name in sorted(values, key=len, reverse=True):
+        sql = re.sub(re.escape(name) + r"\b", lambda _, v=values[name]: v, sql)
+    lines = " ".join(line.strip() for line in sql.strip().splitlines())
+    return f"\\set n random(1, {attempts})\n\\set q random(1, {questions})\n{lines};\n"
+
 
 CLIENTS = 16
 SECONDS = 20
@@ -66,8 +72,9 @@ def measure(stack: Any, autosave: dict[str, Any]) -> dict[str, Any]:
         )
         attempts = conn.scalar(text("SELECT count(*) FROM bench_ids"))
         questions = conn.scalar(text("SELECT count(*) FROM bench_questions"))
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(SCRIPT.format(attempts=attempts, questions=questions, exam_id=exam_id))
+    script_text = script(attempts, questions)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script_file:
+        script_file.write(script_text)
     try:
         out = subprocess.run(
             [
@@ -88,7 +95,7 @@ def measure(stack: Any, autosave: dict[str, Any]) -> dict[str, Any]:
                 "-T",
                 str(SECONDS),
                 "-f",
-                script.name,
+                script_file.name,
                 "exam",
             ],
             capture_output=True,
@@ -96,7 +103,7 @@ def measure(stack: Any, autosave: dict[str, Any]) -> dict[str, Any]:
             check=True,
         ).stdout
     finally:
-        Path(script.name).unlink()
+        Path(script_file.name).unlink()
     tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))  # type: ignore[union-attr]
     ours = autosave["load"]["throughput_per_s"]
     return {

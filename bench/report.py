@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 SCENARIO_TITLES = {
     "start": "1. Start",
     "autosave": "2. Autosave",
+    "overload": "2b. 3× overload",
     "deadline": "3. Deadline",
     "regrade": "4. Regrade during submissions",
     "polling": "5. Status polling",
