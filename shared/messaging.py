@@ -96,7 +96,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # send would otherwise subscribe the sender to a result channel.)
         "task_ignore_result": True,
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # No task-sent event: it is a second publish (a fanout) for every task sent, a third
+        # of the cost of a submit's send; Flower shows a task from the worker's
+        # task-received on, and queue depth comes from the broker, not from events.
+        "task_send_sent_event": False,
         "worker_hijack_root_logger": False,
         "beat_schedule_filename": str(settings.VAR_DIR / "celerybeat-schedule"),
     }
