@@ -43,14 +43,24 @@ class SaveOutcome:
     stale: list[str] = field(default_factory=list)
 
 
+_LOOK = object()
+
+
 def start_attempt(
-    session: Session, cache: Cache, *, exam_id: uuid.UUID, student_id: uuid.UUID, now: datetime
+    session: Session,
+    cache: Cache,
+    *,
+    exam_id: uuid.UUID,
+    student_id: uuid.UUID,
+    now: datetime,
+    in_progress: Any = _LOOK,
 ) -> tuple[Attempt, bool]:
-    """The student's in-progress attempt (created=False) or a new one (created=True)."""
+    """The student's in-progress attempt (created=False) or a new one (created=True).
+    `in_progress`: that attempt (or None) if the caller has just read it, under lock."""
     exam = session.get(Exam, exam_id)
     if exam is None or exam.status == ExamStatus.DRAFT:
         raise NotFound("exam not found")
-    current = _in_progress(session, exam_id, student_id)
+    current = _in_progress(session, exam_id, student_id) if in_progress is _LOOK else in_progress
     if current is not None:  # resumed even if taken out of the audience meanwhile
         return current, False
     if not audiences.is_eligible(session, exam, student_id):

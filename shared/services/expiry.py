@@ -96,8 +96,10 @@ def submit_overdue(
 
 def settle_in_progress(
     session: Session, exam_id: uuid.UUID, student_id: uuid.UUID, now: datetime
-) -> uuid.UUID | None:
-    """Before a start: submit the student's overdue in-progress attempt, if any (its id)."""
+) -> tuple[uuid.UUID | None, Attempt | None]:
+    """Before a start: submit the student's overdue in-progress attempt, if any. Returns
+    (the id of the attempt submitted, the attempt still in progress), either None: the
+    start resumes the second without looking for it again."""
     attempt = session.scalar(
         select(Attempt)
         .where(
@@ -108,5 +110,5 @@ def settle_in_progress(
         .with_for_update()
     )
     if attempt is not None and settle(session, attempt, now):
-        return attempt.id
-    return None
+        return attempt.id, None
+    return None, attempt

@@ -51,17 +51,20 @@ blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking 
 def start(_: dict[str, Any], exam_id: uuid.UUID) -> tuple[dict[str, Any], int]:
     """Start the exam, or get back the attempt in progress (a crashed browser resumes here)"""
     identity, session, now = current_identity(), db_session(), utcnow()
-    overdue = expiry.settle_in_progress(session, exam_id, identity.user_id, now)
+    overdue, in_progress = expiry.settle_in_progress(session, exam_id, identity.user_id, now)
     if overdue:
         session.commit()
         grade(overdue)
     attempt, created = attempts.start_attempt(
-        session, cache(), exam_id=exam_id, student_id=identity.user_id, now=now
-    )
+        session, cache(), exam_id=exam_id, student_id=identity.user_id, now=now,
+        in_progress=in_progress,
+    )  # fmt: skip
     session.commit()
     if created:
         schedule_expiry(attempt.id, attempt.expires_at, now)
-    return full_view(attempt, now, is_admin=False), 201 if created else 200
+    # A new attempt has no answers yet: nothing to read back.
+    view = full_view(attempt, now, is_admin=False, answers={} if created else None)
+    return view, 201 if created else 200
 
 
 @blp.route("/attempts/<uuid:attempt_id>", methods=["GET"])
@@ -273,7 +276,9 @@ def _summary(attempt: Attempt, exam: Exam, now: datetime, *, is_admin: bool) -> 
     }
 
 
-def full_view(attempt: Attempt, now: datetime, *, is_admin: bool) -> dict[str, Any]:
+def full_view(
+    attempt: Attempt, now: datetime, *, is_admin: bool, answers: dict[str, Any] | None = None
+) -> dict[str, Any]:
     session = db_session()
     exam = session.get(Exam, attempt.exam_id)
     assert exam is not None
@@ -281,7 +286,7 @@ def full_view(attempt: Attempt, now: datetime, *, is_admin: bool) -> dict[str, A
     return {
         **_summary(attempt, exam, now, is_admin=is_admin),
         "questions": attempt_views.attempt_questions(attempt, payload),
-        "answers": attempts.saved_answers(session, attempt.id),
+        "answers": attempts.saved_answers(session, attempt.id) if answers is None else answers,
     }
 
 
