@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     DB_POOL_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
     DB_CONNECT_TIMEOUT_SECONDS: int = Field(5, ge=1)
     DB_STATEMENT_TIMEOUT_MS: int = Field(15000, ge=100)
+    # PostgreSQL is reached through PgBouncer in transaction pooling (docs/operations.md,
+    # "PgBouncer"): PgBouncer refuses the `options` startup parameter, so the statement
+    # timeout is set with SET LOCAL in each transaction instead (shared/db.py).
+    DATABASE_PGBOUNCER: bool = False
     SQLITE_BUSY_TIMEOUT_MS: int = Field(15000, ge=100)
     BROKER_PUBLISH_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
     # Admission control (web/serving.py, docs/performance.md "Admission control"): each

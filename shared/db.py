@@ -25,17 +25,21 @@ def create_sqlalchemy_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings.SQLITE_BUSY_TIMEOUT_MS, **kwargs)
-    connect_args = {
+    connect_args: dict[str, object] = {
         "connect_timeout": settings.DB_CONNECT_TIMEOUT_SECONDS,
-        # A hung query must not hold a request forever: the request fails with a 503 instead.
-        "options": f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}",
         "keepalives": 1,
         "keepalives_idle": 30,
         "keepalives_interval": 10,
         "keepalives_count": 3,
         "application_name": "exam-backend",
     }
-    return create_engine(
+    # A hung query must not hold a request forever: the request fails with a 503 instead.
+    # Directly, the session's statement_timeout is a startup option; PgBouncer refuses
+    # startup options and hands each transaction any server connection, so behind it the
+    # timeout is set per transaction (`_timeout_per_transaction`).
+    if not settings.DATABASE_PGBOUNCER:
+        connect_args["options"] = f"-c statement_timeout={settings.DB_STATEMENT_TIMEOUT_MS}"
+    engine = create_engine(
         url,
         # Batched executemany for UPDATEs too (grading writes 20 answers per attempt): one
         # round trip per batch instead of one per row.
@@ -48,6 +52,29 @@ def create_sqlalchemy_engine(
         connect_args=connect_args,
         **kwargs,
     )
+    if settings.DATABASE_PGBOUNCER:
+        _timeout_per_transaction(engine, settings.DB_STATEMENT_TIMEOUT_MS)
+    return engine
+
+
+def _timeout_per_transaction(engine: Engine, timeout_ms: int) -> None:
+    """statement_timeout for every transaction, whichever server connection PgBouncer
+    (transaction pooling) gives it, and no session state left on that connection.
+
+    Each statement is sent as `SET LOCAL statement_timeout = N; <statement>` in one message,
+    so it costs no round trip: inside a transaction the setting lasts until its COMMIT or
+    ROLLBACK; an autocommit statement (the autosave's) and its SET LOCAL run as one implicit
+    transaction, which PostgreSQL scopes SET LOCAL to as well. An executemany, whose
+    statement the driver may send in several messages, gets the SET LOCAL on its own first
+    (it always runs inside a transaction here)."""
+    set_local = f"SET LOCAL statement_timeout = {int(timeout_ms)}"
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _with_timeout(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if executemany:
+            cursor.execute(set_local)
+            return statement, parameters
+        return f"{set_local}; {statement}", parameters
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, **kwargs: object) -> Engine:

@@ -3,7 +3,8 @@
 # PostgreSQL on 127.0.0.1:5432 (user postgres, no password) and its initdb/pg_ctl, Redis on
 # 127.0.0.1:6379 and redis-server, Debian's Chromium (tests/browser) and nginx (the front of
 # tests/e2e/test_slow_clients.py), and promtool from Debian's prometheus package (the alert
-# rules' checks and unit tests, tests/unit/test_prometheus_rules.py). Whatever is missing is
+# rules' checks and unit tests, tests/unit/test_prometheus_rules.py), and PgBouncer (the app
+# behind transaction pooling, tests/integration/test_pgbouncer.py). Whatever is missing is
 # installed with apt-get when we are root (or have password-less sudo) and started;
 # otherwise this says what to install and fails.
 set -euo pipefail
@@ -80,8 +81,12 @@ ensure_nginx() { have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx; }
 # Only promtool is used; policy-rc.d keeps the package's Prometheus server from starting.
 ensure_promtool() { have promtool || apt_install prometheus; }
 
+# Tests start their own pgbouncer; policy-rc.d keeps the package's service from starting.
+ensure_pgbouncer() { have pgbouncer || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer; }
+
 ensure_postgres
 ensure_redis
 ensure_chromium
 ensure_nginx
 ensure_promtool
+ensure_pgbouncer

@@ -1,4 +1,5 @@
-"""Private servers a test may stop and restart: Redis, PostgreSQL, and an SMTP inbox."""
+"""Private servers a test may stop and restart: Redis, PostgreSQL, PgBouncer, and an SMTP
+inbox."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from email.message import Message
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
 
 
 def free_port() -> int:
@@ -141,6 +143,98 @@ class PostgresServer:
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PgBouncerServer:
+    """PgBouncer on a port of its own in front of one PostgreSQL database, transaction
+    pooling by default (docs/operations.md, "PgBouncer")."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        pool_mode: str = "transaction",
+        pool_size: int = 4,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        target = make_url(database_url)
+        self.target = target
+        self.pool_mode = pool_mode
+        self.pool_size = pool_size
+        self.settings = settings or {}
+        self.root = Path(tempfile.mkdtemp(prefix="exam-pgbouncer-"))
+        self.port = free_port()
+        self.as_postgres = os.geteuid() == 0  # pgbouncer refuses to run as root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The same database as the target's, through PgBouncer."""
+        return self.target.set(host="127.0.0.1", port=self.port).render_as_string(
+            hide_password=False
+        )
+
+    def _write_config(self) -> Path:
+        t = self.target
+        database = t.database or "postgres"
+        user = t.username or "postgres"
+        (self.root / "users.txt").write_text(f'"{user}" "{t.password or ""}"\n')
+        lines = [
+            "[databases]",
+            f"{database} = host={t.host or '127.0.0.1'} port={t.port or 5432} "
+            f"dbname={database} user={user}",
+            "[pgbouncer]",
+            "listen_addr = 127.0.0.1",
+            f"listen_port = {self.port}",
+            f"unix_socket_dir = {self.root}",
+            "auth_type = trust",
+            f"auth_file = {self.root / 'users.txt'}",
+            f"pool_mode = {self.pool_mode}",
+            f"default_pool_size = {self.pool_size}",
+            "max_client_conn = 200",
+            f"logfile = {self.root / 'pgbouncer.log'}",
+            f"pidfile = {self.root / 'pgbouncer.pid'}",
+            *(f"{name} = {value}" for name, value in self.settings.items()),
+        ]
+        path = self.root / "pgbouncer.ini"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.path.exists(binary):
+            raise RuntimeError("pgbouncer not found: install it (make test does)")
+        config = self._write_config()
+        command = [binary, str(config)]
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+            for child in self.root.iterdir():
+                shutil.chown(child, "postgres")
+            command = ["runuser", "-u", "postgres", "--", *command]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        _wait(self._listening, 10, "pgbouncer")
+
+    def _listening(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"pgbouncer exited: {self.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        path = self.root / "pgbouncer.log"
+        return path.read_text() if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+            self.process = None
         shutil.rmtree(self.root, ignore_errors=True)
 
 
