@@ -34,53 +34,128 @@ class Settings(BaseSettings):
         env_ignore_empty=True,  # `SMTP_URL=` in compose or .env means "not set"
     )
 
-    VAR_DIR: Path = Path("var")
-    DATABASE_URL: str | None = None
-    REDIS_URL: str | None = None
-    CELERY_BROKER_URL: str | None = None
-    CELERY_RESULT_BACKEND: str | None = None
-    CACHE_URL: str | None = None
-    RATELIMIT_STORAGE_URL: str | None = None
+    VAR_DIR: Path = Field(
+        Path("var"),
+        description="Local state: SQLite files, beat schedule, mail and metrics files",
+    )
+    DATABASE_URL: str | None = Field(
+        None,
+        description="postgresql:// or sqlite:// URL; unset: SQLite under VAR_DIR (embedded mode)",
+    )
+    REDIS_URL: str | None = Field(
+        None,
+        description="redis:// URL; its db and the next 3: broker, results, cache, rate limits",
+    )
+    CELERY_BROKER_URL: str | None = Field(
+        None,
+        description="Celery broker URL; unset: derived from REDIS_URL, else SQLite under VAR_DIR",
+    )
+    CELERY_RESULT_BACKEND: str | None = Field(
+        None, description="Celery result backend URL; unset: derived from REDIS_URL, else SQLite"
+    )
+    CACHE_URL: str | None = Field(
+        None,
+        description="Redis URL of the shared cache; unset: from REDIS_URL, else per process",
+    )
+    RATELIMIT_STORAGE_URL: str | None = Field(
+        None, description="Rate-limit storage URL; unset: derived from REDIS_URL, else memory://"
+    )
     # Prepended to every Redis key (queues, cache, rate limits): lets two deployments (or two
     # test runs) share one Redis without seeing each other's messages.
-    REDIS_KEY_PREFIX: str = Field("", pattern=r"^[A-Za-z0-9:_-]*$", max_length=40)
+    REDIS_KEY_PREFIX: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9:_-]*$",
+        max_length=40,
+        description="Prefix of every Redis key, so deployments can share one Redis",
+    )
 
-    JWT_SECRET_KEY: SecretStr | None = None
-    JWT_ACCESS_TOKEN_SECONDS: int = Field(900, ge=30, le=86400)
-    JWT_REFRESH_TOKEN_SECONDS: int = Field(7 * 86400, ge=60)
+    JWT_SECRET_KEY: SecretStr | None = Field(
+        None, description="Token signing key (32+ random characters); required in server mode"
+    )
+    JWT_ACCESS_TOKEN_SECONDS: int = Field(
+        900, ge=30, le=86400, description="Lifetime of an access token"
+    )
+    JWT_REFRESH_TOKEN_SECONDS: int = Field(
+        7 * 86400, ge=60, description="Lifetime of a refresh token"
+    )
     # argon2id cost; the defaults follow RFC 9106's second recommended option.
-    PASSWORD_HASH_TIME_COST: int = Field(3, ge=1)
-    PASSWORD_HASH_MEMORY_KIB: int = Field(65536, ge=1024)
+    PASSWORD_HASH_TIME_COST: int = Field(3, ge=1, description="argon2id time cost (iterations)")
+    PASSWORD_HASH_MEMORY_KIB: int = Field(65536, ge=1024, description="argon2id memory cost in KiB")
 
-    SMTP_URL: str | None = None
-    MAIL_FROM: str = "Exams <exams@localhost>"
-    EXPIRY_SWEEP_SECONDS: int = Field(15, ge=1, le=3600)
+    SMTP_URL: str | None = Field(
+        None,
+        description="smtp:// or smtps:// server for email; unset: .eml files under VAR_DIR/mail",
+    )
+    MAIL_FROM: str = Field("Exams <exams@localhost>", description="From header of the emails sent")
+    EXPIRY_SWEEP_SECONDS: int = Field(
+        15, ge=1, le=3600, description="How often beat submits attempts whose time ran out"
+    )
     # A submitted attempt not graded this long is sent to the graders again.
-    GRADING_RESEND_AFTER_SECONDS: int = Field(10, ge=1)
-    GRADING_SWEEP_SECONDS: int = Field(5, ge=1)
+    GRADING_RESEND_AFTER_SECONDS: int = Field(
+        10, ge=1, description="A submitted attempt ungraded this long is sent to the graders again"
+    )
+    GRADING_SWEEP_SECONDS: int = Field(
+        5, ge=1, description="How often beat looks for ungraded submitted attempts"
+    )
 
-    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    LOG_FORMAT: Literal["json", "text"] = "json"
-    MAX_CONTENT_LENGTH: int = Field(16 * 1024 * 1024, ge=1024)
-    IMPORT_MAX_BYTES: int = Field(5 * 1024 * 1024, ge=1024)
-    IMPORT_MAX_UNCOMPRESSED_BYTES: int = Field(60 * 1024 * 1024, ge=1024)
-    IMPORT_MAX_ROWS: int = Field(10_000, ge=1)
-    PROXY_FIX_X_FOR: int = Field(0, ge=0, le=5)
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of web and worker"
+    )
+    LOG_FORMAT: Literal["json", "text"] = Field(
+        "json", description="Log lines as JSON or plain text"
+    )
+    MAX_CONTENT_LENGTH: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body in bytes"
+    )
+    IMPORT_MAX_BYTES: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        description="Largest upload of a question or user import, in bytes",
+    )
+    IMPORT_MAX_UNCOMPRESSED_BYTES: int = Field(
+        60 * 1024 * 1024,
+        ge=1024,
+        description="Largest import once uncompressed (a spreadsheet is a zip), in bytes",
+    )
+    IMPORT_MAX_ROWS: int = Field(10_000, ge=1, description="Most rows in one import")
+    PROXY_FIX_X_FOR: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Trusted proxies in front of the API setting X-Forwarded-For (0: none)",
+    )
     # Browser origins allowed to call the API (comma-separated); none by default: the
     # bundled frontend is served from the same origin and needs no CORS.
-    CORS_ORIGINS: str = ""
+    CORS_ORIGINS: str = Field(
+        "", description="Comma-separated browser origins allowed to call the API; none by default"
+    )
 
-    DB_POOL_SIZE: int = Field(5, ge=1)
-    DB_MAX_OVERFLOW: int = Field(10, ge=0)
-    DB_POOL_TIMEOUT_SECONDS: float = Field(5.0, gt=0)
-    DB_CONNECT_TIMEOUT_SECONDS: int = Field(5, ge=1)
-    DB_STATEMENT_TIMEOUT_MS: int = Field(15000, ge=100)
+    DB_POOL_SIZE: int = Field(5, ge=1, description="Database connections each process keeps")
+    DB_MAX_OVERFLOW: int = Field(
+        10, ge=0, description="Extra database connections a process may open beyond the pool"
+    )
+    DB_POOL_TIMEOUT_SECONDS: float = Field(
+        5.0, gt=0, description="Longest wait for a pooled database connection"
+    )
+    DB_CONNECT_TIMEOUT_SECONDS: int = Field(
+        5, ge=1, description="Longest wait to connect to PostgreSQL"
+    )
+    DB_STATEMENT_TIMEOUT_MS: int = Field(
+        15000, ge=100, description="PostgreSQL statement_timeout: a longer query fails"
+    )
     # PostgreSQL is reached through PgBouncer in transaction pooling (docs/operations.md,
     # "PgBouncer"): PgBouncer refuses the `options` startup parameter, so the statement
     # timeout is set with SET LOCAL in each transaction instead (shared/db.py).
-    DATABASE_PGBOUNCER: bool = False
-    SQLITE_BUSY_TIMEOUT_MS: int = Field(15000, ge=100)
-    BROKER_PUBLISH_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
+    DATABASE_PGBOUNCER: bool = Field(
+        False,
+        description="DATABASE_URL is PgBouncer in transaction pooling: timeout set per transaction",
+    )
+    SQLITE_BUSY_TIMEOUT_MS: int = Field(
+        15000, ge=100, description="How long SQLite waits for a lock (embedded mode)"
+    )
+    BROKER_PUBLISH_TIMEOUT_SECONDS: float = Field(
+        2.0, gt=0, description="Longest wait to connect to the broker when sending a task"
+    )
     # Admission control (web/serving.py, docs/performance.md "Admission control"): each
     # gunicorn worker runs at most its `threads` requests at once and lets this many more
     # wait for a thread, each for at most ADMISSION_MAX_WAIT_MS; anything beyond is answered
@@ -103,35 +178,75 @@ class Settings(BaseSettings):
     # logging in at once never trips them; guessing one password does. Failures count per
     # account *and* address, so one client can't lock an account for everyone; the
     # per-account ceiling is high and short, to slow a guesser with many addresses.
-    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS: str = "5 per 5 minutes"
-    LOGIN_FAILURES_PER_ACCOUNT: str = "20 per minute"
-    LOGIN_FAILURES_PER_ADDRESS: str = "300 per minute"
-    REGISTER_PER_ADDRESS: str = "1000 per hour"
+    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS: str = Field(
+        "5 per 5 minutes", description="Failed logins allowed per account and client address"
+    )
+    LOGIN_FAILURES_PER_ACCOUNT: str = Field(
+        "20 per minute", description="Failed logins allowed per account, from any address"
+    )
+    LOGIN_FAILURES_PER_ADDRESS: str = Field(
+        "300 per minute", description="Failed logins allowed per client address"
+    )
+    REGISTER_PER_ADDRESS: str = Field(
+        "1000 per hour", description="Self-registrations allowed per client address"
+    )
     # Who may create their own account: `open`, `closed`, or a comma-separated list of
     # email domains (`school.example, staff.school.example`).
-    SELF_REGISTRATION: str = "open"
+    SELF_REGISTRATION: str = Field(
+        "open",
+        description="Who may create an account: open, closed, or comma-separated email domains",
+    )
     # Where people open the web client: the base of the links in emails.
-    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    PUBLIC_URL: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where people open the web client: the base of links in emails",
+    )
     # How long a set-password or reset link works (at most a day).
-    PASSWORD_LINK_SECONDS: int = Field(86400, ge=300, le=86400)
-    RESET_LINKS_PER_ACCOUNT: str = "5 per hour"
-    RESET_LINKS_PER_ADDRESS: str = "100 per hour"
+    PASSWORD_LINK_SECONDS: int = Field(
+        86400,
+        ge=300,
+        le=86400,
+        description="How long a set-password or reset link works (at most a day)",
+    )
+    RESET_LINKS_PER_ACCOUNT: str = Field(
+        "5 per hour", description="Password-reset emails allowed per account"
+    )
+    RESET_LINKS_PER_ADDRESS: str = Field(
+        "100 per hour", description="Password-reset requests allowed per client address"
+    )
     # Autosave every ~30 s plus typing debounce and retries stays far below this.
-    AUTOSAVES_PER_ATTEMPT: str = "120 per minute"
+    AUTOSAVES_PER_ATTEMPT: str = Field(
+        "120 per minute", description="Autosaves allowed per attempt"
+    )
 
     # Observability (docs/operations.md, "Metrics and alerts"). With METRICS_TOKEN set,
     # /metrics and the worker's exporter want `Authorization: Bearer <token>`; unset, they
     # are open, as a private network's Prometheus expects.
-    METRICS_TOKEN: SecretStr | None = None
+    METRICS_TOKEN: SecretStr | None = Field(
+        None, description="Bearer token /metrics and the worker exporter require; unset: open"
+    )
     # The worker serves its own metrics (task outcomes, grading latency) on this port from
     # its main process, merged across its pool processes; unset: no exporter.
-    WORKER_METRICS_PORT: int | None = Field(None, ge=1, le=65535)
-    WORKER_METRICS_BIND: str = "0.0.0.0"  # noqa: S104  (Prometheus scrapes from elsewhere)
+    WORKER_METRICS_PORT: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the worker's metrics exporter; unset: no exporter",
+    )
+    WORKER_METRICS_BIND: str = Field(
+        "0.0.0.0",  # noqa: S104  (Prometheus scrapes from elsewhere)
+        description="Address the worker's metrics exporter listens on",
+    )
     # How often beat proves it is alive (exam_beat_heartbeat_timestamp_seconds).
-    BEAT_HEARTBEAT_SECONDS: int = Field(30, ge=1, le=3600)
+    BEAT_HEARTBEAT_SECONDS: int = Field(
+        30, ge=1, le=3600, description="How often beat proves it is alive (a heartbeat metric)"
+    )
     # OpenTelemetry traces for Flask and Celery (the `otel` extra); the standard OTEL_*
     # variables (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, ...) configure them.
-    OTEL_ENABLED: bool = False
+    OTEL_ENABLED: bool = Field(
+        False,
+        description="OpenTelemetry traces for Flask and Celery (OTEL_* variables configure them)",
+    )
 
     @field_validator("DATABASE_URL")
     @classmethod
