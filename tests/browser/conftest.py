@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from tests.factories import DEFAULT_PASSWORD, Account
+from tests.support.http import send
 from tests.support.processes import ROOT, Processes, wait_until
 from tests.support.servers import free_port
 
@@ -66,10 +67,12 @@ class Stack:
             headers["Authorization"] = f"Bearer {self.token(account)}"
         timeout = kwargs.pop("timeout", 30)
         url = f"{self.url}/api/v1{path}"
-        return requests.request(method, url, headers=headers, timeout=timeout, **kwargs)
+        return send(requests, method, url, headers=headers, timeout=timeout, **kwargs)
 
     def token(self, account: Account) -> str:
-        response = requests.post(
+        response = send(
+            requests,
+            "POST",
             f"{self.url}/api/v1/auth/login",
             json={"email": account.email, "password": account.password},
             timeout=30,

@@ -23,6 +23,7 @@ from shared.models import Attempt, Role
 from shared.people.accounts import create_user
 from shared.services import exams, questions
 from tests.conftest import alembic_config
+from tests.support.http import send
 from tests.support.processes import Processes, wait_until
 from tests.support.servers import PostgresServer, RedisServer, free_port
 
@@ -63,7 +64,7 @@ class Stack:
     ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         kwargs.setdefault("timeout", 30)
-        return self.http().request(method, self.api + path, headers=headers, **kwargs)
+        return send(self.http(), method, self.api + path, headers=headers, **kwargs)
 
     def login(self, email: str) -> str:
         response = self.call("POST", "/auth/login", json={"email": email, "password": PASSWORD})

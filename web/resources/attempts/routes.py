@@ -21,9 +21,10 @@ from shared.exam_rules import seconds_left
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry, fast_save
 from shared.services.exam_payload import exam_payload
+from web import save_limit
 from web.attempt_tasks import grade, load_settled, schedule_expiry
 from web.errors import ErrorSchema
-from web.extensions import cache, db_session, limiter, settings
+from web.extensions import cache, db_session
 from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
@@ -103,12 +104,6 @@ def my_attempts(pagination_parameters: Any) -> list[dict[str, Any]]:
 
 
 @blp.route("/attempts/<uuid:attempt_id>/answers", methods=["PUT"])
-@limiter.limit(
-    lambda: settings().AUTOSAVES_PER_ATTEMPT,
-    key_func=lambda: f"autosave:{request.view_args['attempt_id']}",  # type: ignore[index]
-    # Only the owner's accepted saves count: a stranger can't spend someone's allowance.
-    deduct_when=lambda response: response.status_code < 400,
-)
 @blp.auth(Role.STUDENT, revocation_in_view=True)
 @blp.arguments(AnswersInSchema)
 @blp.response(200, SaveResultSchema)
@@ -122,8 +117,11 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
         return fast
     ensure_not_revoked()  # the ordinary path, with its exact errors
     attempt = load_settled(attempt_id, now, lock=True)
+    # Only the owner's accepted saves count: a stranger can't spend someone's allowance.
+    save_limit.ensure_left(attempt_id)
     outcome = attempts.save_answers(db_session(), cache(), attempt, data["answers"], now)
     db_session().commit()
+    save_limit.count(attempt_id)
     return {
         "saved": outcome.saved,
         "saved_at": outcome.saved_at,
@@ -150,6 +148,8 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
         rows = fast_save.validated_rows(known[1], answers)
     except InvalidInput:
         return None
+    save_limit.take(attempt_id)  # the owner's save: one round trip to Redis, 429 if spent
+    accepted = False
     # One round trip: the statement commits on its own. (A session bound to a connection
     # that is already in a transaction, as in the API tests, commits it instead.)
     autocommit = isinstance(session.get_bind(), Engine)
@@ -168,11 +168,14 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
         )
         if not autocommit:
             session.commit()
+        accepted = saved is not None
     except fast_save.TokenRevoked:
         abort(401, message="the token has been revoked", error="token_revoked")
     finally:
         if autocommit:
             _release(session)
+        if not accepted:  # refused, or the database failed: only accepted saves count
+            save_limit.give_back(attempt_id)
     if saved is None:
         return None
     return {
