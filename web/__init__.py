@@ -21,6 +21,7 @@ from web.client import blp as client_blp
 from web.extensions import init_db, limiter
 from web.input_guard import init_input_guard
 from web.observability import init_observability
+from web.openapi import ClientFriendlyPlugin
 from web.ops import blp as ops_blp
 from web.security import BEARER, init_jwt
 
@@ -44,7 +45,7 @@ def create_app(
             app,
             resources={r"/api/*": {"origins": settings.cors_origins}},
             allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
-            expose_headers=["ETag", "Retry-After", "X-Pagination", "X-Request-ID"],
+            expose_headers=["ETag", "Link", "Retry-After", "X-Pagination", "X-Request-ID"],
             max_age=600,
         )
     init_db(app, db or session_factory(settings))
@@ -52,7 +53,16 @@ def create_app(
     init_input_guard(app)
     init_jwt(app)
     limiter.init_app(app)
-    api = _Api(app)
+    api = _Api(
+        app,
+        spec_kwargs={
+            "extra_plugins": [
+                ClientFriendlyPlugin(
+                    lambda endpoint: hasattr(app.view_functions.get(endpoint), "view_class")
+                )
+            ]
+        },
+    )
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

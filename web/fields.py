@@ -31,3 +31,22 @@ class Number(ma.fields.Field):
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> int | float | None:
         return None if value is None else json_number(Decimal(value))
+
+
+# The JSON shapes a question's answer takes (CONTRACT.md, question types): typed for OpenAPI
+# 3.0 as a oneOf, so a generated client keeps the models that carry them.
+ANSWER_SHAPES: list[dict[str, Any]] = [
+    {"type": "string", "description": "single_choice: an option id; short_text, essay: text"},
+    {"type": "number", "description": "numeric"},
+    {"type": "boolean", "description": "true_false"},
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "multiple_choice: option ids; short_text (a key): accepted strings",
+    },
+]
+
+
+def answer_shape(description: str) -> dict[str, Any]:
+    """Field metadata for a response or key whose shape depends on the question type."""
+    return {"description": description, "oneOf": ANSWER_SHAPES}

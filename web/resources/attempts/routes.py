@@ -29,7 +29,7 @@ from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
     AttemptSchema,
-    AttemptStatusSchema,
+    AttemptStatusViewSchema,
     MyAttemptSchema,
     SaveResultSchema,
     SubmitInSchema,
@@ -215,12 +215,13 @@ def submit(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     return {"id": attempt.id, "status": attempt.status, "status_url": _status_url(attempt.id)}
 
 
-_STATUS_SCHEMA = AttemptStatusSchema()  # built once: a schema's fields are deep-copied per instance
+# Built once: a schema's fields are deep-copied per instance.
+_STATUS_SCHEMA = AttemptStatusViewSchema()
 
 
 @blp.route("/attempts/<uuid:attempt_id>/status", methods=["GET"])
 @blp.auth(revocation_in_view=True)
-@blp.response(200, AttemptStatusSchema)
+@blp.response(200, AttemptStatusViewSchema)
 @blp.alt_response(304, description="Unchanged since the ETag sent in If-None-Match")
 def status(attempt_id: uuid.UUID) -> Response:
     """Poll this: cheap, with an ETag (304 when unchanged)"""

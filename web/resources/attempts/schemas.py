@@ -4,12 +4,12 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.question_types import MAX_MAGNITUDE
-from web.fields import Number
+from web.fields import Number, answer_shape
 from web.resources.questions.schemas import OptionSchema
 
 MAX_BATCH = 500
 ATTEMPT_STATUSES = ("in_progress", "submitted", "graded")
-RESPONSE = {"description": "Shape depends on the question type; null clears the answer"}
+RESPONSE = answer_shape("Shape depends on the question type; null clears the answer")
 
 
 class AnswerInSchema(ma.Schema):
@@ -81,7 +81,10 @@ class AttemptBaseSchema(ma.Schema):
 class AttemptSchema(AttemptBaseSchema):
     questions = ma.fields.List(ma.fields.Nested(AttemptQuestionSchema), required=True)
     answers = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Raw(allow_none=True), required=True
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(allow_none=True, metadata=answer_shape("As last saved")),
+        required=True,
+        metadata={"description": "question_id: response, as last saved"},
     )
 
 
@@ -89,7 +92,10 @@ class MyAttemptSchema(AttemptBaseSchema):
     exam_title = ma.fields.String(required=True)
 
 
-class AttemptStatusSchema(ma.Schema):
+class AttemptStatusViewSchema(ma.Schema):
+    """GET /attempts/{id}/status. (Not named AttemptStatus: a generated client names the
+    attempt's `status` enum so, and would drop the Attempt model on the clash.)"""
+
     id = ma.fields.UUID(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(ATTEMPT_STATUSES))
     submit_reason = ma.fields.String(allow_none=True)

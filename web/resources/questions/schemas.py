@@ -5,9 +5,9 @@ from marshmallow import validate
 
 from shared.question_types import MAX_PROMPT, QUESTION_TYPES, SCORINGS
 from web.errors import ErrorSchema
-from web.fields import Number
+from web.fields import Number, answer_shape
 
-ANY_JSON = {"description": "Depends on the type: see the question types table"}
+ANY_JSON = answer_shape("Depends on the type: see the question types table (null: essay)")
 
 
 class OptionSchema(ma.Schema):

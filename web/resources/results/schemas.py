@@ -4,10 +4,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shared.question_types import MAX_POINTS
-from web.fields import Number
+from web.fields import Number, answer_shape
 from web.resources.attempts.schemas import RESPONSE
 
-KEY = {"description": "Only for admins, or after release with show_correct_answers"}
+KEY = answer_shape("Only for admins, or after release with show_correct_answers")
 
 
 class QuestionResultSchema(ma.Schema):
@@ -18,7 +18,7 @@ class QuestionResultSchema(ma.Schema):
     points_possible = Number(required=True)
     feedback = ma.fields.String(allow_none=True)
     correct_answer = ma.fields.Raw(allow_none=True, metadata=KEY)
-    explanation = ma.fields.String(allow_none=True, metadata=KEY)
+    explanation = ma.fields.String(allow_none=True, metadata={"description": KEY["description"]})
 
 
 class ResultSchema(ma.Schema):
