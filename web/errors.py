@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -137,7 +138,47 @@ def handle_unexpected(exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:exam-api:error:"
+
+
+def wants_problem_json() -> bool:
+    """The client's Accept ranks application/problem+json above application/json."""
+    best = request.accept_mimetypes.best_match(["application/json", PROBLEM_JSON])
+    return best == PROBLEM_JSON and request.accept_mimetypes[PROBLEM_JSON] > 0
+
+
+def problem_details(body: dict[str, Any]) -> dict[str, Any]:
+    """An error body as RFC 9457 problem details, keeping every field of today's shape but
+    one: `status` is the number there (RFC 9457), and the reason phrase moves to `title`.
+    `type` names the machine code (`urn:exam-api:error:<error>`), `detail` is `message`."""
+    problem = dict(body)
+    problem["type"] = PROBLEM_TYPE + str(body.get("error") or "about:blank")
+    problem["title"] = body.get("status") or HTTPStatus(int(body["code"])).phrase
+    problem["status"] = int(body["code"])
+    problem["detail"] = body.get("message")
+    problem["instance"] = request.path
+    return problem
+
+
+def _as_problem(response: Response) -> Response:
+    """after_request: every JSON error (ours, flask-smorest's, the JWT loaders', a 500) in
+    the media type the client prefers; plain JSON, as ever, unless it asks."""
+    if response.status_code < 400 or response.mimetype != "application/json":
+        return response
+    response.vary.add("Accept")
+    if not wants_problem_json():
+        return response
+    body = response.get_json(silent=True)
+    if not isinstance(body, dict) or "code" not in body or "error" not in body:
+        return response
+    response.set_data(json.dumps(problem_details(body)))
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.after_request(_as_problem)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(errors.DomainError, handle_domain_error)
     app.register_error_handler(DBAPIError, handle_database_error)

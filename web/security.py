@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import flask_smorest
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_smorest import abort
 
@@ -97,6 +98,34 @@ class Blueprint(flask_smorest.Blueprint):
             return paginated(guarded)
 
         return decorator
+
+    def _set_pagination_metadata(self, page_params: Any, result: Any, headers: Any) -> Any:
+        """X-Pagination as flask-smorest writes it, and the same pages as an RFC 8288 `Link`
+        header (first, prev, next, last), each the request's URL with its `page` changed."""
+        result, headers = super()._set_pagination_metadata(page_params, result, headers)
+        meta = self._make_pagination_metadata(
+            page_params.page, page_params.page_size, page_params.item_count
+        )
+        links = [
+            f'<{_page_url(meta[key], page_params.page_size)}>; rel="{rel}"'
+            for key, rel in (
+                ("first_page", "first"),
+                ("previous_page", "prev"),
+                ("next_page", "next"),
+                ("last_page", "last"),
+            )
+            if key in meta
+        ]
+        if links:
+            headers["Link"] = ", ".join(links)
+        return result, headers
+
+
+def _page_url(page: int, page_size: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    args["page_size"] = [str(page_size)]
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
 
 def is_revoked(payload: dict[str, Any]) -> bool:

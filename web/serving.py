@@ -32,7 +32,10 @@ from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from gunicorn.workers.gasgi import ASGIWorker
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
+from web.errors import PROBLEM_JSON, PROBLEM_TYPE
 from web.live_stream import LiveStreams
 
 Scope = MutableMapping[str, Any]
@@ -171,14 +174,27 @@ class BufferedWSGI:
         self._log_shed()
         headers = dict(scope["headers"])  # names are lower case in ASGI
         given = headers.get(b"x-request-id", b"")
-        body = json.dumps({
+        error = {
             "code": 503,
             "status": "Service Unavailable",
             "message": "the server is busy: retry after Retry-After seconds",
             "error": "overloaded",
-        }).encode()  # fmt: skip
+        }
+        accept = parse_accept_header(headers.get(b"accept", b"").decode("latin-1"), MIMEAccept)
+        problem = accept.best_match(["application/json", PROBLEM_JSON]) == PROBLEM_JSON
+        if problem:  # as web/errors.py answers a client that asks for RFC 9457
+            error = {
+                **error,
+                "type": PROBLEM_TYPE + "overloaded",
+                "title": error["status"],
+                "status": 503,
+                "detail": error["message"],
+                "instance": scope.get("path"),
+            }
+        body = json.dumps(error).encode()
         response = [
-            (b"content-type", b"application/json"),
+            (b"content-type", PROBLEM_JSON.encode() if problem else b"application/json"),
+            (b"vary", b"Accept"),
             (b"content-length", str(len(body)).encode()),
             (b"retry-after", SHED_RETRY_AFTER),
             (b"cache-control", b"no-store"),
