@@ -247,3 +247,35 @@ def test_without_admission_control_every_request_waits_for_a_thread():
         return await asyncio.gather(*tasks)
 
     assert [status(r) for r in run_alone(run)] == [200] * 4
+
+
+def test_a_client_asking_for_problem_json_is_refused_in_rfc_9457_form():
+    wsgi = Blocking()
+    app = BufferedWSGI(wsgi, threads=1, max_body=1024, queue=0, max_wait_ms=0)
+
+    async def run() -> dict[str, Any]:
+        client = Client(app)
+        running = client.start(BUSY)
+        await until(lambda: wsgi.running == 1, "the thread busy")
+        problem = await client.start(BUSY, [(b"accept", b"application/problem+json")])
+        plain = await client.start(BUSY, [(b"accept", b"application/json, */*")])
+        wsgi.release.set()
+        await running
+        return {"problem": problem, "plain": plain}
+
+    got = run_alone(run)
+
+    assert status(got["problem"]) == 503
+    assert headers(got["problem"])[b"content-type"] == b"application/problem+json"
+    assert body(got["problem"]) == {
+        "type": "urn:exam-api:error:overloaded",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "the server is busy: retry after Retry-After seconds",
+        "instance": BUSY,
+        "code": 503,
+        "message": "the server is busy: retry after Retry-After seconds",
+        "error": "overloaded",
+    }
+    assert headers(got["plain"])[b"content-type"] == b"application/json"
+    assert body(got["plain"])["status"] == "Service Unavailable"
