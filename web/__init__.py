@@ -22,6 +22,7 @@ from web.extensions import init_db, limiter
 from web.input_guard import init_input_guard
 from web.observability import init_observability
 from web.openapi import ClientFriendlyPlugin
+from web.openapi import finish as finish_spec
 from web.ops import blp as ops_blp
 from web.security import BEARER, init_jwt
 
@@ -66,8 +67,10 @@ def create_app(
     api.spec.components.security_scheme(
         BEARER, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    api.spec.components.schema("Problem", schema=errors.ProblemSchema)
     errors.register_error_handlers(app)  # after Api, so our handlers win
     _register_resources(api)
+    finish_spec(api.spec)
     app.register_blueprint(ops_blp)
     app.register_blueprint(client_blp)
     register_cli(app)
@@ -107,6 +110,15 @@ def _register_resources(api: Api) -> None:
         api.register_blueprint(module.blp)
 
 
+API_DESCRIPTION = (
+    "The online-exam API (the contract: ../shared/CONTRACT.md). Errors are application/json "
+    "in the `Error` shape; a request whose Accept prefers application/problem+json gets RFC "
+    "9457 problem details instead (`Problem`: the same fields, `status` the number, the "
+    "reason phrase in `title`). Lists send `X-Pagination` and an RFC 8288 `Link` header. "
+    "Any route may answer 503 `overloaded` with Retry-After under load."
+)
+
+
 def _flask_config(settings: Settings) -> dict[str, object]:
     return {
         "MAX_CONTENT_LENGTH": settings.MAX_CONTENT_LENGTH,
@@ -114,6 +126,7 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         "API_TITLE": "Exam API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.0.3",
+        "API_SPEC_OPTIONS": {"info": {"description": API_DESCRIPTION}},
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "JWT_SECRET_KEY": settings.jwt_secret(),

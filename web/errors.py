@@ -59,6 +59,20 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "Per-field messages (422)"})
 
 
+class ProblemSchema(ErrorSchema):
+    """The same error as RFC 9457 problem details (application/problem+json), sent when the
+    request's Accept prefers it: today's fields, with `status` the number and the reason
+    phrase in `title`."""
+
+    type = ma.fields.String(
+        required=True, metadata={"description": "urn:exam-api:error:<machine code>"}
+    )
+    title = ma.fields.String(required=True, metadata={"description": "HTTP reason phrase"})
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "Same as message"})
+    instance = ma.fields.String(metadata={"description": "The request's path"})
+
+
 def error_body(status: int, error: str | None = None, message: str | None = None) -> dict[str, Any]:
     phrase = HTTPStatus(status).phrase
     return {

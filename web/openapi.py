@@ -10,6 +10,12 @@ from typing import Any
 from apispec import BasePlugin
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+LINK_HEADER = {
+    "description": "RFC 8288 links to the first, prev, next and last pages (the request's "
+    "URL with `page` changed), from the same numbers as X-Pagination",
+    "schema": {"type": "string"},
+}
 
 # Added where a route doesn't say more itself (its own description is kept).
 GENERIC_ERRORS = {
@@ -56,15 +62,25 @@ class ClientFriendlyPlugin(BasePlugin):
                 wanted.append("404")  # a path id that names nothing (or isn't an id)
             if operation.get("parameters") or "requestBody" in operation:
                 wanted.append("422")
+            present = {str(code) for code in responses}  # flask-smorest's keys are ints
             for code in wanted:
-                responses.setdefault(
-                    code,
-                    {
+                if code not in present:
+                    present.add(code)
+                    responses[code] = {
                         "description": GENERIC_ERRORS[code],
                         "content": {"application/json": {"schema": dict(ERROR_REF)}},
-                    },
-                )
+                    }
             _optional_empty_body(operation, self.spec.components.schemas)
+            for code, response in responses.items():
+                if not isinstance(response, dict):
+                    continue
+                content = response.get("content", {})
+                is_error = str(code) == "default" or str(code) >= "400"
+                if is_error and content.get("application/json", {}).get("schema") == ERROR_REF:
+                    content.setdefault("application/problem+json", {"schema": dict(PROBLEM_REF)})
+                headers = response.get("headers", {})
+                if "X-Pagination" in headers:
+                    headers.setdefault("Link", dict(LINK_HEADER))
 
 
 def _optional_empty_body(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
@@ -79,3 +95,14 @@ def _optional_empty_body(operation: dict[str, Any], schemas: dict[str, Any]) -> 
         if not isinstance(definition, dict) or definition.get("required"):
             return
     body["required"] = False
+
+
+def finish(spec: Any) -> None:
+    """flask-smorest's shared responses (`default`, the pagination's 422) get the
+    problem+json alternative too, and the 422 says what it is."""
+    for name, response in spec.components.responses.items():
+        content = response.get("content", {})
+        if "application/json" in content:
+            content.setdefault("application/problem+json", {"schema": dict(PROBLEM_REF)})
+        if name == "UNPROCESSABLE_ENTITY":
+            response["description"] = GENERIC_ERRORS["422"]

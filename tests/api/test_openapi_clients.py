@@ -64,7 +64,10 @@ class TestTheSpec:
                 wanted.add("401")
             assert wanted <= set(responses), (method, path, sorted(responses))
             for code in wanted:
-                schema = responses[code]["content"]["application/json"]["schema"]
+                response = responses[code]
+                if "$ref" in response:  # flask-smorest's shared responses (422, default)
+                    response = spec["components"]["responses"][response["$ref"].split("/")[-1]]
+                schema = response["content"]["application/json"]["schema"]
                 assert schema == error or "$ref" in schema, (method, path, code)
 
     def test_rate_limited_routes_document_429(self, spec):
@@ -81,6 +84,22 @@ class TestTheSpec:
         start = spec["paths"]["/api/v1/exams/{exam_id}/attempts"]["post"]["responses"]
         assert "attempt_limit_reached" in start["409"]["description"]
         assert "not_enrolled" in start["403"]["description"]
+
+    def test_a_documented_404_keeps_its_own_description(self, spec):
+        live = spec["paths"]["/api/v1/exams/{exam_id}/live"]["get"]["responses"]
+        assert live["404"]["description"] == "No such exam"
+
+    def test_errors_document_the_problem_json_alternative(self, spec):
+        problem = spec["components"]["schemas"]["Problem"]
+        assert problem["properties"]["status"]["type"] == "integer"
+        assert {"type", "title", "status", "code", "error"} <= set(problem["required"])
+        me = spec["paths"]["/api/v1/auth/me"]["get"]["responses"]["401"]["content"]
+        assert me["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+        assert me["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+    def test_paginated_lists_document_the_link_header(self, spec):
+        ok = spec["paths"]["/api/v1/questions"]["get"]["responses"]["200"]
+        assert {"X-Pagination", "Link"} <= set(ok["headers"])
 
     def test_no_body_is_required_where_none_is_needed(self, spec):
         paths = spec["paths"]
