@@ -50,3 +50,10 @@ ANSWER_SHAPES: list[dict[str, Any]] = [
 def answer_shape(description: str) -> dict[str, Any]:
     """Field metadata for a response or key whose shape depends on the question type."""
     return {"description": description, "oneOf": ANSWER_SHAPES}
+
+
+# An import's 422 `errors`: the file's problems, or (a bad request) per-field messages.
+CELL_ERRORS_OR_FIELD_ERRORS: list[dict[str, Any]] = [
+    {"type": "array", "items": {"$ref": "#/components/schemas/CellError"}},
+    {"type": "object", "additionalProperties": True},
+]

@@ -129,6 +129,15 @@ class TestTheSpec:
             assert types == ["array", "boolean", "number", "string"], shape
             assert shape["nullable"] is True
 
+    def test_no_property_is_left_untyped(self, spec):
+        untyped = [
+            f"{name}.{prop}"
+            for name, schema in spec["components"]["schemas"].items()
+            for prop, field in schema.get("properties", {}).items()
+            if not {"type", "$ref", "oneOf", "anyOf", "allOf"} & set(field)
+        ]
+        assert untyped == []
+
     def test_no_component_clashes_with_the_attempt_status_enum(self, spec):
         # A component named AttemptStatus made openapi-python-client drop Attempt entirely.
         assert "AttemptStatus" not in spec["components"]["schemas"]

@@ -6,6 +6,7 @@ from marshmallow import validate
 from shared.models import Audience, Role
 from shared.people.models import MAX_GROUP_NAME
 from web.errors import ErrorSchema
+from web.fields import CELL_ERRORS_OR_FIELD_ERRORS
 from web.resources.auth.schemas import UserSchema
 from web.resources.questions.schemas import CellErrorSchema
 
@@ -114,7 +115,8 @@ class RosterImportFailedSchema(ErrorSchema):
     dry_run = ma.fields.Boolean()
     errors = ma.fields.Raw(
         metadata={
+            "oneOf": CELL_ERRORS_OR_FIELD_ERRORS,
             "description": "The file's problems as a list of {row, column, message}; or, for "
-            "a bad request (no file), per-field messages as an object"
+            "a bad request (no file), per-field messages as an object",
         }
     )

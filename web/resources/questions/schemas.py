@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from shared.question_types import MAX_PROMPT, QUESTION_TYPES, SCORINGS
 from web.errors import ErrorSchema
-from web.fields import Number, answer_shape
+from web.fields import CELL_ERRORS_OR_FIELD_ERRORS, Number, answer_shape
 
 ANY_JSON = answer_shape("Depends on the type: see the question types table (null: essay)")
 
@@ -86,8 +86,9 @@ class ImportFailedSchema(ErrorSchema):
     dry_run = ma.fields.Boolean()
     errors = ma.fields.Raw(
         metadata={
+            "oneOf": CELL_ERRORS_OR_FIELD_ERRORS,
             "description": "The sheet's problems as a list of {row, column, message}; or, for "
-            "a bad request (no file, a bad dry_run), per-field messages as an object"
+            "a bad request (no file, a bad dry_run), per-field messages as an object",
         }
     )
 
