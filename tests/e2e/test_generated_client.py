@@ -124,6 +124,8 @@ def test_a_student_takes_an_exam_and_an_admin_regrades_through_the_generated_cli
     attempt = started.parsed
     assert isinstance(attempt, Attempt), attempt  # the model the generator used to drop
     assert attempt.status == "in_progress" and len(attempt.questions) == 4
+    kinds = {q.type_ for q in attempt.questions}  # an enum of the question types
+    assert kinds == {"single_choice", "multiple_choice", "true_false", "numeric"}
     resumed = call("attempts.attempts_start", exam_id, client=me)
     assert resumed.status_code == 200 and resumed.parsed.id == attempt.id
 

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from shared.question_types import MAX_MAGNITUDE
+from shared.question_types import MAX_MAGNITUDE, QUESTION_TYPES
 from web.fields import Number, answer_shape
 from web.resources.questions.schemas import OptionSchema
 
@@ -52,7 +52,7 @@ class SaveResultSchema(ma.Schema):
 
 class AttemptQuestionSchema(ma.Schema):
     id = ma.fields.String(required=True)
-    type = ma.fields.String(required=True)
+    type = ma.fields.String(required=True, validate=validate.OneOf(QUESTION_TYPES))
     prompt = ma.fields.String(required=True)
     options = ma.fields.List(ma.fields.Nested(OptionSchema), allow_none=True)
     points = Number(required=True)

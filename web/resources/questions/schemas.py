@@ -37,7 +37,7 @@ class QuestionPatchSchema(QuestionInSchema):
 
 class QuestionSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
-    type = ma.fields.String(required=True)
+    type = ma.fields.String(required=True, validate=validate.OneOf(QUESTION_TYPES))
     prompt = ma.fields.String(required=True)
     options = ma.fields.List(ma.fields.Nested(OptionSchema), allow_none=True)
     correct_answer = ma.fields.Raw(allow_none=True, metadata=ANY_JSON)
