@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from shared.cache import Cache
@@ -126,10 +126,13 @@ class AttemptShapes:
     """Per process: each attempt's owner and, per question, what a response must look like
     (type and option ids). Fixed for an attempt's life, so kept until evicted."""
 
-    def __init__(self, max_items: int = 50_000) -> None:
+    def __init__(self, max_items: int = 50_000, max_exams: int = 256) -> None:
         self._items: OrderedDict[uuid.UUID, tuple[uuid.UUID, dict[str, Any]]] = OrderedDict()
+        # Per exam version: every question's shape. The first save of each attempt (every
+        # attempt, in an exam's first minute) then costs one Core read, not ORM loads.
+        self._exams: OrderedDict[tuple[uuid.UUID, Any], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._max = max_items
+        self._max, self._max_exams = max_items, max_exams
 
     def get(
         self, session: Session, cache: Cache, attempt_id: uuid.UUID
@@ -139,22 +142,43 @@ class AttemptShapes:
             if found is not None:
                 self._items.move_to_end(attempt_id)
                 return found
-        row = session.execute(
-            select(Attempt.student_id, Attempt.exam_id, Attempt.question_order).where(
-                Attempt.id == attempt_id
-            )
-        ).first()
+        row = session.connection().execute(_SHAPE_READ, {"attempt_id": attempt_id}).first()
         if row is None:
             return None
-        exam = session.get(Exam, row.exam_id)
-        assert exam is not None
-        questions = questions_by_id(exam_payload(session, cache, exam))
-        value = (row.student_id, shapes_of(questions, row.question_order))
+        exam_shapes = self._exam_shapes(session, cache, row.exam_id, row.updated_at)
+        order = row.question_order
+        value = (row.student_id, {qid: exam_shapes[qid] for qid in order if qid in exam_shapes})
         with self._lock:
             self._items[attempt_id] = value
             while len(self._items) > self._max:
                 self._items.popitem(last=False)
         return value
+
+    def _exam_shapes(
+        self, session: Session, cache: Cache, exam_id: uuid.UUID, version: Any
+    ) -> dict[str, Any]:
+        key = (exam_id, version)  # an edit of the exam moves updated_at: a new entry
+        with self._lock:
+            found = self._exams.get(key)
+        if found is not None:
+            return found
+        exam = session.get(Exam, exam_id)
+        assert exam is not None
+        questions = questions_by_id(exam_payload(session, cache, exam))
+        shapes = shapes_of(questions, list(questions))
+        with self._lock:
+            self._exams[key] = shapes
+            while len(self._exams) > self._max_exams:
+                self._exams.popitem(last=False)
+        return shapes
+
+
+_ATTEMPTS, _EXAMS = Attempt.__table__.c, Exam.__table__.c
+_SHAPE_READ = (
+    select(_ATTEMPTS.student_id, _ATTEMPTS.exam_id, _ATTEMPTS.question_order, _EXAMS.updated_at)
+    .join_from(Attempt.__table__, Exam.__table__, _EXAMS.id == _ATTEMPTS.exam_id)
+    .where(_ATTEMPTS.id == bindparam("attempt_id"))
+)
 
 
 def shapes_of(questions: dict[str, Any], question_order: list[str]) -> dict[str, Any]:
