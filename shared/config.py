@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         None,
         description="postgresql:// or sqlite:// URL; unset: SQLite under VAR_DIR (embedded mode)",
     )
+    DATABASE_REPLICA_URL: str | None = Field(
+        None,
+        description="A read replica (PostgreSQL streaming standby) for reads that tolerate lag: "
+        "the roster and results exports; unset: everything reads DATABASE_URL",
+    )
     REDIS_URL: str | None = Field(
         None,
         description="redis:// URL; its db and the next 3: broker, results, cache, rate limits",
@@ -248,7 +253,7 @@ class Settings(BaseSettings):
         description="OpenTelemetry traces for Flask and Celery (OTEL_* variables configure them)",
     )
 
-    @field_validator("DATABASE_URL")
+    @field_validator("DATABASE_URL", "DATABASE_REPLICA_URL")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
         if value is None:

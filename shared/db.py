@@ -126,6 +126,21 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
         return factory
 
 
+def replica_session_factory(settings: Settings) -> sessionmaker[Session] | None:
+    """Sessions on the read replica (`DATABASE_REPLICA_URL`), None without one. Only reads
+    that tolerate the replica's lag use it: a standby refuses writes anyway."""
+    url = settings.DATABASE_REPLICA_URL
+    if url is None:
+        return None
+    with _lock:
+        factory = _factories.get(url)
+        if factory is None:
+            engine = create_sqlalchemy_engine(url, settings)
+            factory = sessionmaker(engine, expire_on_commit=False)
+            _factories[url] = factory
+        return factory
+
+
 def dispose_engines() -> None:
     """Drop pooled connections, e.g. in a freshly forked worker process."""
     with _lock:

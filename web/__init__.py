@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.cache import create_cache
 from shared.config import Settings, get_settings
-from shared.db import session_factory
+from shared.db import replica_session_factory, session_factory
 from shared.logs import configure_logging
 from shared.messaging import create_celery
 from web import errors
@@ -49,7 +49,8 @@ def create_app(
             expose_headers=["ETag", "Link", "Retry-After", "X-Pagination", "X-Request-ID"],
             max_age=600,
         )
-    init_db(app, db or session_factory(settings))
+    # A replica only with the settings' own database (tests pass theirs as `db`).
+    init_db(app, db or session_factory(settings), None if db else replica_session_factory(settings))
     init_observability(app)
     init_input_guard(app)
     init_jwt(app)

@@ -51,14 +51,29 @@ def db_session() -> Session:
     return cast(Session, g.db_session)
 
 
+def read_session() -> Session:
+    """For reads that tolerate lag (roster, exports): the replica's session when
+    DATABASE_REPLICA_URL is set, else the request's own."""
+    factory = current_app.extensions.get("exam.replica_session_factory")
+    if factory is None:
+        return db_session()
+    if "read_session" not in g:
+        g.read_session = factory()
+    return cast(Session, g.read_session)
+
+
 def _close_session(exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()  # rolls back anything the view did not commit
+    for name in ("db_session", "read_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()  # rolls back anything the view did not commit
 
 
-def init_db(app: Flask, factory: sessionmaker[Session]) -> None:
+def init_db(
+    app: Flask, factory: sessionmaker[Session], replica: sessionmaker[Session] | None = None
+) -> None:
     app.extensions["exam.session_factory"] = factory
+    app.extensions["exam.replica_session_factory"] = replica
     app.teardown_appcontext(_close_session)
 
 

@@ -146,6 +146,19 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def streaming_replica(primary: PostgresServer) -> PostgresServer:
+    """A hot standby of `primary` (pg_basebackup -R: streaming replication), started."""
+    replica = PostgresServer(settings={"hot_standby": "on"})
+    if replica.as_postgres:
+        shutil.chown(replica.root, "postgres")
+    source = ["-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"]
+    # A fast checkpoint: the default spreads it out, which stalls a test for a minute.
+    replica._run(_pg_bin("pg_basebackup"), "-D", str(replica.data), "-R", "-X", "stream",
+                 "--checkpoint=fast", "--no-sync", *source)  # fmt: skip
+    replica.start()
+    return replica
+
+
 class PgBouncerServer:
     """PgBouncer on a port of its own in front of one PostgreSQL database, transaction
     pooling by default (docs/operations.md, "PgBouncer")."""
