@@ -181,20 +181,12 @@ def autosave(ctx: Context) -> dict[str, Any]:
         run = open_loop(request, count=count, rate=rate)
         # Every save the server acknowledged is stored, with its seq or a later one. (A save
         # the client gave up on may or may not be stored: nobody was told it was.)
-        wanted: dict[tuple[Any, str], int] = {}
-        for i in acknowledged:
-            key = (attempts[i % students], json.loads(bodies[i])["answers"][0]["question_id"])
-            wanted[key] = max(wanted.get(key, 0), i // students + 1)
-        with ctx.stack.engine.connect() as conn:
-            stored = {
-                (a, str(q)): seq
-                for a, q, seq in conn.execute(
-                    select(Answer.attempt_id, Answer.question_id, Answer.seq)
-                    .join(Attempt, Attempt.id == Answer.attempt_id)
-                    .where(Attempt.exam_id == exam_id)
-                )
-            }
-        missing = sum(1 for key, seq in wanted.items() if stored.get(key, 0) < seq)
+        saves = [
+            (attempts[i % students], json.loads(bodies[i])["answers"][0]["question_id"],
+             i // students + 1)
+            for i in acknowledged
+        ]  # fmt: skip
+        wanted, missing = _unstored(ctx, exam_id, saves)
         stats = summary(run)
         return {
             "load": stats,
@@ -263,20 +255,11 @@ def overload(ctx: Context) -> dict[str, Any]:
 
     def body() -> dict[str, Any]:
         run = open_loop(request, count=count, rate=rate)
-        wanted: dict[tuple[Any, str], int] = {}
-        for i in acknowledged:
-            key = (attempts[i % students], answers[i]["question_id"])
-            wanted[key] = max(wanted.get(key, 0), answers[i]["seq"])
-        with ctx.stack.engine.connect() as conn:
-            stored = {
-                (a, str(q)): seq
-                for a, q, seq in conn.execute(
-                    select(Answer.attempt_id, Answer.question_id, Answer.seq)
-                    .join(Attempt, Attempt.id == Answer.attempt_id)
-                    .where(Attempt.exam_id == exam_id)
-                )
-            }
-        missing = sum(1 for key, seq in wanted.items() if stored.get(key, 0) < seq)
+        saves = [
+            (attempts[i % students], answers[i]["question_id"], answers[i]["seq"])
+            for i in acknowledged
+        ]
+        wanted, missing = _unstored(ctx, exam_id, saves)
         stats = summary(run)
         shed = sorted(x.latency for x in run.samples if x.status == 503)
         other = {k: v for k, v in refusals.items() if k != "503 overloaded"}
@@ -519,6 +502,26 @@ def polling(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
         }
 
     return _measured(ctx, "polling", body)
+
+
+def _unstored(
+    ctx: Context, exam_id: Any, saves: list[tuple[Any, str, int]]
+) -> tuple[dict[tuple[Any, str], int], int]:
+    """The newest acknowledged seq per (attempt, question) of these `(attempt, question id,
+    seq)` saves, and how many of them the database holds at an older seq or not at all."""
+    wanted: dict[tuple[Any, str], int] = {}
+    for attempt, question_id, seq in saves:
+        wanted[attempt, question_id] = max(wanted.get((attempt, question_id), 0), seq)
+    with ctx.stack.engine.connect() as conn:
+        stored = {
+            (a, str(q)): seq
+            for a, q, seq in conn.execute(
+                select(Answer.attempt_id, Answer.question_id, Answer.seq)
+                .join(Attempt, Attempt.id == Answer.attempt_id)
+                .where(Attempt.exam_id == exam_id)
+            )
+        }
+    return wanted, sum(1 for key, seq in wanted.items() if stored.get(key, 0) < seq)
 
 
 def _timeline(run: Run) -> list[tuple[float, float, int]]:
