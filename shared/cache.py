@@ -100,7 +100,8 @@ def create_cache(settings: Settings) -> Cache:
     url = settings.cache_url
     if not url:
         return MemoryCache()
-    return TwoLevelCache(MemoryCache(), RedisCache(url, prefix=f"{settings.REDIS_KEY_PREFIX}exam:"))
+    prefix = f"{settings.redis_prefix('cache')}exam:"
+    return TwoLevelCache(MemoryCache(), RedisCache(url, prefix=prefix))
 
 
 def shared_level(cache: Cache) -> Cache:

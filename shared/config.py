@@ -9,7 +9,14 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,6 +24,15 @@ from sqlalchemy.exc import ArgumentError
 # Redis db offsets from the db number in REDIS_URL: one db per concern, so an operator can
 # flush rate limits or the cache without touching queued tasks.
 REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "cache": 2, "ratelimit": 3}
+# REDIS_LAYOUT=single: every concern in REDIS_URL's own db (managed Redis with one db), kept
+# apart by these prefixes after REDIS_KEY_PREFIX (docs/operations.md, "Redis"). Heartbeats
+# live with the cache.
+REDIS_ROLE_PREFIXES = {
+    "broker": "broker:",
+    "results": "results:",
+    "cache": "cache:",
+    "ratelimit": "ratelimit:",
+}
 
 
 class ConfigError(SystemExit):
@@ -47,9 +63,15 @@ class Settings(BaseSettings):
         description="A read replica (PostgreSQL streaming standby) for reads that tolerate lag: "
         "the roster and results exports; unset: everything reads DATABASE_URL",
     )
+    # Before REDIS_URL: its validator reads the layout.
+    REDIS_LAYOUT: Literal["split", "single"] = Field(
+        "split",
+        description="split: REDIS_URL's db and the next 3 (broker, results, cache, rate limits); "
+        "single: its db only, each concern under its own key prefix (managed Redis, one db)",
+    )
     REDIS_URL: str | None = Field(
         None,
-        description="redis:// URL; its db and the next 3: broker, results, cache, rate limits",
+        description="redis:// URL; REDIS_LAYOUT says which dbs of it the concerns use",
     )
     CELERY_BROKER_URL: str | None = Field(
         None,
@@ -272,13 +294,14 @@ class Settings(BaseSettings):
 
     @field_validator("REDIS_URL")
     @classmethod
-    def _redis_url(cls, value: str | None) -> str | None:
+    def _redis_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         if not value.startswith(("redis://", "rediss://")):
             raise ValueError("must start with redis:// or rediss://")
         base_db = _redis_db(value)
-        if base_db + max(REDIS_DB_OFFSETS.values()) > 15:
+        single = info.data.get("REDIS_LAYOUT") == "single"
+        if not single and base_db + max(REDIS_DB_OFFSETS.values()) > 15:
             raise ValueError("the db number must leave room for 4 dbs (use 0..12)")
         return value
 
@@ -366,12 +389,24 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         return self.DATABASE_URL or f"sqlite:///{self.VAR_DIR / 'exam.sqlite'}"
 
+    def redis_prefix(self, role: str) -> str:
+        """The key prefix of one concern's Redis keys (broker, results, cache, ratelimit):
+        REDIS_KEY_PREFIX, and in the single layout the concern's own after it."""
+        own = REDIS_ROLE_PREFIXES[role] if self.REDIS_LAYOUT == "single" else ""
+        return self.REDIS_KEY_PREFIX + own
+
+    def _redis_role_url(self, role: str) -> str:
+        assert self.REDIS_URL is not None
+        if self.REDIS_LAYOUT == "single":
+            return self.REDIS_URL
+        return _redis_with_offset(self.REDIS_URL, role)
+
     @property
     def broker_url(self) -> str:
         if self.CELERY_BROKER_URL:
             return self.CELERY_BROKER_URL
         if self.REDIS_URL:
-            return _redis_with_offset(self.REDIS_URL, "broker")
+            return self._redis_role_url("broker")
         return f"sqlfanout+sqlite:///{self.VAR_DIR / 'celery-broker.sqlite'}"
 
     @property
@@ -379,7 +414,7 @@ class Settings(BaseSettings):
         if self.CELERY_RESULT_BACKEND:
             return self.CELERY_RESULT_BACKEND
         if self.REDIS_URL:
-            return _redis_with_offset(self.REDIS_URL, "results")
+            return self._redis_role_url("results")
         return f"db+sqlite:///{self.VAR_DIR / 'celery-results.sqlite'}"
 
     @property
@@ -387,14 +422,14 @@ class Settings(BaseSettings):
         """Redis for shared caches; None means a per-process memory cache."""
         if self.CACHE_URL:
             return self.CACHE_URL
-        return _redis_with_offset(self.REDIS_URL, "cache") if self.REDIS_URL else None
+        return self._redis_role_url("cache") if self.REDIS_URL else None
 
     @property
     def ratelimit_storage_url(self) -> str:
         if self.RATELIMIT_STORAGE_URL:
             return self.RATELIMIT_STORAGE_URL
         if self.REDIS_URL:
-            return _redis_with_offset(self.REDIS_URL, "ratelimit")
+            return self._redis_role_url("ratelimit")
         return "memory://"
 
     @property

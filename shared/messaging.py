@@ -55,13 +55,18 @@ MAX_COUNTDOWN_SECONDS = VISIBILITY_TIMEOUT_SECONDS - 1800
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Global Celery settings chosen for idempotent, short tasks."""
     transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS}
-    if settings.REDIS_KEY_PREFIX:
-        transport_options["global_keyprefix"] = settings.REDIS_KEY_PREFIX
+    result_options = dict(transport_options)
+    # Every broker and result key under its concern's prefix (REDIS_KEY_PREFIX, and in the
+    # single layout `broker:` / `results:` after it): kombu and Celery prepend it themselves.
+    if settings.redis_prefix("broker"):
+        transport_options["global_keyprefix"] = settings.redis_prefix("broker")
+    if settings.redis_prefix("results"):
+        result_options["global_keyprefix"] = settings.redis_prefix("results")
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.result_backend,
         "broker_transport_options": transport_options,
-        "result_backend_transport_options": dict(transport_options),
+        "result_backend_transport_options": result_options,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": settings.BROKER_PUBLISH_TIMEOUT_SECONDS,
         "task_serializer": "json",

@@ -144,4 +144,16 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": f"{settings.REDIS_KEY_PREFIX}exam",
+        **_ratelimit_storage_options(settings),
     }
+
+
+def _ratelimit_storage_options(settings: Settings) -> dict[str, object]:
+    """limits puts its own `LIMITS:` before every key; in the single Redis layout the rate
+    limits' prefix (REDIS_KEY_PREFIX + `ratelimit`) takes its place, so that every key in
+    the shared db starts with REDIS_KEY_PREFIX and a concern's prefix."""
+    if settings.REDIS_LAYOUT != "single" or not settings.ratelimit_storage_url.startswith(
+        ("redis://", "rediss://")
+    ):
+        return {}
+    return {"RATELIMIT_STORAGE_OPTIONS": {"key_prefix": settings.redis_prefix("ratelimit")[:-1]}}

@@ -133,7 +133,7 @@ class Heartbeats:
     def from_settings(cls, settings: Settings) -> Heartbeats | None:
         """None in embedded mode (no Redis): heartbeats then go unreported."""
         url = settings.cache_url
-        return cls(url, settings.REDIS_KEY_PREFIX) if url else None
+        return cls(url, settings.redis_prefix("cache")) if url else None
 
     def beat(self, now: float) -> None:
         self._client.set(self._beat, repr(now))

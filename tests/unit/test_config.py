@@ -51,6 +51,50 @@ def test_redis_gets_one_db_per_concern(monkeypatch):
     assert settings.ratelimit_storage_url == "redis://cache.internal:6380/7"
 
 
+@pytest.mark.parametrize(
+    ("layout", "dbs", "prefixes"),
+    [
+        ("split", (4, 5, 6, 7), ("p:", "p:", "p:", "p:")),
+        ("single", (4, 4, 4, 4), ("p:broker:", "p:results:", "p:cache:", "p:ratelimit:")),
+    ],
+)
+def test_the_redis_layout_decides_dbs_and_key_prefixes(monkeypatch, layout, dbs, prefixes):
+    from shared.messaging import VISIBILITY_TIMEOUT_SECONDS, celery_config
+    from web import _flask_config
+
+    monkeypatch.setenv("REDIS_URL", "rediss://:pw@cache.internal:6380/4?ssl_cert_reqs=required")
+    monkeypatch.setenv("REDIS_KEY_PREFIX", "p:")
+    monkeypatch.setenv("REDIS_LAYOUT", layout)
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    settings = load_settings()
+    urls = (
+        settings.broker_url,
+        settings.result_backend,
+        settings.cache_url,
+        settings.ratelimit_storage_url,
+    )
+    assert urls == tuple(
+        f"rediss://:pw@cache.internal:6380/{db}?ssl_cert_reqs=required" for db in dbs
+    )
+    roles = ("broker", "results", "cache", "ratelimit")
+    assert tuple(settings.redis_prefix(role) for role in roles) == prefixes
+    config = celery_config(settings)
+    assert config["broker_transport_options"] == {
+        "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
+        "global_keyprefix": prefixes[0],
+    }
+    assert config["result_backend_transport_options"]["global_keyprefix"] == prefixes[1]
+    storage = _flask_config(settings).get("RATELIMIT_STORAGE_OPTIONS")
+    assert storage == ({"key_prefix": "p:ratelimit"} if layout == "single" else None)
+
+
+def test_the_single_layout_may_use_any_db(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://localhost/15")
+    monkeypatch.setenv("REDIS_LAYOUT", "single")
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    assert load_settings().ratelimit_storage_url == "redis://localhost/15"
+
+
 def test_explicit_celery_urls_win(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest@localhost//")
@@ -76,6 +120,7 @@ def test_the_dotenv_file_is_read(clean_env):
         ("DATABASE_URL", "::nonsense::", "not a database URL"),
         ("REDIS_URL", "http://localhost", "must start with redis://"),
         ("REDIS_URL", "redis://localhost/14", "leave room for 4 dbs"),
+        ("REDIS_LAYOUT", "cluster", "'split' or 'single'"),
         ("EXPIRY_SWEEP_SECONDS", "0", "greater than or equal to 1"),
         ("EXPIRY_SWEEP_SECONDS", "soon", "valid integer"),
         ("JWT_SECRET_KEY", "short", "at least 32 characters"),
