@@ -14,8 +14,8 @@ Admission control (docs/performance.md, "Admission control"): before a request t
 thread, `Admission` checks the worker's in-flight budget, `threads` running plus a short
 queue. Beyond it, or once a queued request has waited `ADMISSION_MAX_WAIT_MS`, the request
 is answered at once on the event loop with 503 `overloaded` and `Retry-After`: the app never
-saw it, so any method may be retried. Health probes, /metrics and live streams are never
-refused.
+saw it, so any method may be retried. Only the API (`/api/`) is refused: health probes,
+/metrics, live streams and the web client's files never are.
 """
 
 from __future__ import annotations
@@ -142,7 +142,10 @@ class BufferedWSGI:
         if gate is None:
             await self._bridge(scope, body, receive, send)
             return
-        if scope.get("path") in NEVER_SHED:
+        path = scope.get("path", "")
+        if path in NEVER_SHED or not path.startswith("/api/"):
+            # Probes, metrics and the web client's own files: a page must load to be able
+            # to back off; a browser asks for its modules all at once.
             gate.force()
         elif not await gate.enter():
             await self._shed(scope, send)

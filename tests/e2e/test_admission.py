@@ -78,7 +78,7 @@ def overload(base: str) -> tuple[list[tuple[requests.Response, float]], list[tup
     def one(n: int) -> None:
         time.sleep(max(0.0, begin + n / RATE - time.monotonic()))
         sent = time.monotonic()
-        response = requests.put(f"{base}/work", json={"n": n}, timeout=30)
+        response = requests.put(f"{base}/api/work", json={"n": n}, timeout=30)
         results.append((response, time.monotonic() - sent))
 
     def probe() -> None:
