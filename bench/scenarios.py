@@ -149,51 +149,20 @@ def start(ctx: Context) -> dict[str, Any]:
 def autosave(ctx: Context) -> dict[str, Any]:
     """18,000 students each saving every 30 s: 600 saves/s for a minute (issue 16)."""
     students, rate = ctx.scaled(18000), max(10.0, AUTOSAVE_RATE * ctx.scale)
-    count = int(rate * ctx.autosave_seconds)
-    exam_id, exam_questions = ctx.data.exam()
-    user_ids = ctx.data.users(students)
-    tokens = ctx.data.tokens(user_ids)
-    attempts = ctx.data.attempts(exam_id, user_ids, exam_questions, answered=False)
-    rng = random.Random(11)
-    bodies = []
-    for i in range(count):  # built ahead: the generator's CPU goes to sending, not to JSON
-        question = exam_questions[(i // students) % len(exam_questions)]
-        answer = {
-            "question_id": question["id"],
-            "response": response_for(question, rng),
-            "seq": i // students + 1,
-        }
-        bodies.append(json.dumps({"answers": [answer]}).encode())
-
-    acknowledged: list[int] = []  # the requests answered 200
-
-    async def request(session: aiohttp.ClientSession, i: int) -> int:
-        student = i % students
-        url = ctx.url(i, f"/attempts/{attempts[student]}/answers")
-        headers = _auth(tokens[student], **{"Content-Type": "application/json"})
-        async with session.put(url, data=bodies[i], headers=headers) as r:
-            await r.read()
-            if r.status == 200:
-                acknowledged.append(i)
-            return r.status
+    saving = _Savers(ctx, students, int(rate * ctx.autosave_seconds), seed=11)
 
     def body() -> dict[str, Any]:
-        run = open_loop(request, count=count, rate=rate)
+        run = open_loop(saving.request, count=saving.count, rate=rate)
         # Every save the server acknowledged is stored, with its seq or a later one. (A save
         # the client gave up on may or may not be stored: nobody was told it was.)
-        saves = [
-            (attempts[i % students], json.loads(bodies[i])["answers"][0]["question_id"],
-             i // students + 1)
-            for i in acknowledged
-        ]  # fmt: skip
-        wanted, missing = _unstored(ctx, exam_id, saves)
+        wanted, missing = saving.unstored()
         stats = summary(run)
         return {
             "load": stats,
             "timeline": _timeline(run),
             "students": students,
             "rate": rate,
-            "exam_id": str(exam_id),
+            "exam_id": str(saving.exam_id),
             "targets": [
                 _target(
                     f"≥ {rate:.0f} saves/s for {ctx.autosave_seconds:.0f} s",
@@ -217,49 +186,12 @@ def overload(ctx: Context) -> dict[str, Any]:
     server cannot take it must refuse at once (503 `overloaded` + Retry-After), what it takes
     it must answer in time and keep."""
     students, rate = ctx.scaled(18000), max(30.0, OVERLOAD_FACTOR * AUTOSAVE_RATE * ctx.scale)
-    count = int(rate * OVERLOAD_SECONDS)
-    exam_id, exam_questions = ctx.data.exam()
-    user_ids = ctx.data.users(students)
-    tokens = ctx.data.tokens(user_ids)
-    attempts = ctx.data.attempts(exam_id, user_ids, exam_questions, answered=False)
-    rng = random.Random(13)
-    answers = []
-    for i in range(count):
-        question = exam_questions[(i // students) % len(exam_questions)]
-        answers.append(
-            {"question_id": question["id"], "response": response_for(question, rng),
-             "seq": i // students + 1}
-        )  # fmt: skip
-    bodies = [json.dumps({"answers": [a]}).encode() for a in answers]
-    acknowledged: list[int] = []
-    refusals: dict[str, int] = {}  # how each non-200 answer looked
-
-    async def request(session: aiohttp.ClientSession, i: int) -> int:
-        student = i % students
-        url = ctx.url(i, f"/attempts/{attempts[student]}/answers")
-        headers = _auth(tokens[student], **{"Content-Type": "application/json"})
-        async with session.put(url, data=bodies[i], headers=headers) as r:
-            payload = await r.read()
-            if r.status == 200:
-                acknowledged.append(i)
-            else:
-                try:
-                    error = json.loads(payload).get("error")
-                except ValueError:
-                    error = None
-                kind = f"{r.status} {error}" + (
-                    "" if r.headers.get("Retry-After") else " (no Retry-After)"
-                )
-                refusals[kind] = refusals.get(kind, 0) + 1
-            return r.status
+    saving = _Savers(ctx, students, int(rate * OVERLOAD_SECONDS), seed=13)
+    refusals, acknowledged = saving.refusals, saving.acknowledged
 
     def body() -> dict[str, Any]:
-        run = open_loop(request, count=count, rate=rate)
-        saves = [
-            (attempts[i % students], answers[i]["question_id"], answers[i]["seq"])
-            for i in acknowledged
-        ]
-        wanted, missing = _unstored(ctx, exam_id, saves)
+        run = open_loop(saving.request, count=saving.count, rate=rate)
+        wanted, missing = saving.unstored()
         stats = summary(run)
         shed = sorted(x.latency for x in run.samples if x.status == 503)
         other = {k: v for k, v in refusals.items() if k != "503 overloaded"}
@@ -504,24 +436,65 @@ def polling(ctx: Context, previous: dict[str, Any]) -> dict[str, Any]:
     return _measured(ctx, "polling", body)
 
 
-def _unstored(
-    ctx: Context, exam_id: Any, saves: list[tuple[Any, str, int]]
-) -> tuple[dict[tuple[Any, str], int], int]:
-    """The newest acknowledged seq per (attempt, question) of these `(attempt, question id,
-    seq)` saves, and how many of them the database holds at an older seq or not at all."""
-    wanted: dict[tuple[Any, str], int] = {}
-    for attempt, question_id, seq in saves:
-        wanted[attempt, question_id] = max(wanted.get((attempt, question_id), 0), seq)
-    with ctx.stack.engine.connect() as conn:
-        stored = {
-            (a, str(q)): seq
-            for a, q, seq in conn.execute(
-                select(Answer.attempt_id, Answer.question_id, Answer.seq)
-                .join(Attempt, Attempt.id == Answer.attempt_id)
-                .where(Attempt.exam_id == exam_id)
-            )
-        }
-    return wanted, sum(1 for key, seq in wanted.items() if stored.get(key, 0) < seq)
+class _Savers:
+    """`students` with an attempt each, and `count` one-answer saves built ahead (the
+    generator's CPU goes to sending, not to JSON): save i is student i % students's, with
+    seq i // students + 1. `request` sends save i and records how it was answered."""
+
+    def __init__(self, ctx: Context, students: int, count: int, *, seed: int) -> None:
+        self.ctx, self.students, self.count = ctx, students, count
+        self.exam_id, questions = ctx.data.exam()
+        user_ids = ctx.data.users(students)
+        self.tokens = ctx.data.tokens(user_ids)
+        self.attempts = ctx.data.attempts(self.exam_id, user_ids, questions, answered=False)
+        rng = random.Random(seed)
+        self.answers = []
+        for i in range(count):
+            question = questions[(i // students) % len(questions)]
+            self.answers.append(
+                {"question_id": question["id"], "response": response_for(question, rng),
+                 "seq": i // students + 1}
+            )  # fmt: skip
+        self.bodies = [json.dumps({"answers": [a]}).encode() for a in self.answers]
+        self.acknowledged: list[int] = []  # the saves answered 200
+        self.refusals: dict[str, int] = {}  # how each other answer looked
+
+    async def request(self, session: aiohttp.ClientSession, i: int) -> int:
+        student = i % self.students
+        url = self.ctx.url(i, f"/attempts/{self.attempts[student]}/answers")
+        headers = _auth(self.tokens[student], **{"Content-Type": "application/json"})
+        async with session.put(url, data=self.bodies[i], headers=headers) as r:
+            payload = await r.read()
+            if r.status == 200:
+                self.acknowledged.append(i)
+            else:
+                try:
+                    error = json.loads(payload).get("error")
+                except ValueError:
+                    error = None
+                kind = f"{r.status} {error}" + (
+                    "" if r.headers.get("Retry-After") else " (no Retry-After)"
+                )
+                self.refusals[kind] = self.refusals.get(kind, 0) + 1
+            return r.status
+
+    def unstored(self) -> tuple[dict[tuple[Any, str], int], int]:
+        """The newest acknowledged seq per (attempt, question), and how many of them the
+        database holds at an older seq or not at all."""
+        wanted: dict[tuple[Any, str], int] = {}
+        for i in self.acknowledged:
+            key = (self.attempts[i % self.students], self.answers[i]["question_id"])
+            wanted[key] = max(wanted.get(key, 0), self.answers[i]["seq"])
+        with self.ctx.stack.engine.connect() as conn:
+            stored = {
+                (a, str(q)): seq
+                for a, q, seq in conn.execute(
+                    select(Answer.attempt_id, Answer.question_id, Answer.seq)
+                    .join(Attempt, Attempt.id == Answer.attempt_id)
+                    .where(Attempt.exam_id == self.exam_id)
+                )
+            }
+        return wanted, sum(1 for key, seq in wanted.items() if stored.get(key, 0) < seq)
 
 
 def _timeline(run: Run) -> list[tuple[float, float, int]]:
