@@ -16,6 +16,7 @@ import functools
 import logging
 import time
 import uuid
+from typing import Any
 
 from flask_smorest import abort
 from limits import RateLimitItem, parse
@@ -36,45 +37,39 @@ def _keys(attempt_id: uuid.UUID) -> tuple[str, str]:
 
 def take(attempt_id: uuid.UUID) -> None:
     """Count one save against the attempt's allowance; 429 `rate_limited` if it is spent."""
-    item = _item(settings().AUTOSAVES_PER_ATTEMPT)
-    try:
-        allowed = limiter.limiter.hit(item, *_keys(attempt_id))
-    except Exception as exc:  # noqa: BLE001 - Redis down: never refuse a save for it
-        log.warning("autosave allowance not checked: %s", exc.__class__.__name__)
-        return
-    if not allowed:
+    if _ask("hit", attempt_id, "checked") is False:
         give_back(attempt_id)  # a refused save does not count either
-        _refuse(item, attempt_id)
+        _refuse(attempt_id)
 
 
 def give_back(attempt_id: uuid.UUID) -> None:
     """Undo `take` for a save that was not accepted (rare: an error path)."""
-    try:
-        limiter.limiter.hit(_item(settings().AUTOSAVES_PER_ATTEMPT), *_keys(attempt_id), cost=-1)
-    except Exception as exc:  # noqa: BLE001
-        log.warning("autosave allowance not given back: %s", exc.__class__.__name__)
+    _ask("hit", attempt_id, "given back", cost=-1)
 
 
 def ensure_left(attempt_id: uuid.UUID) -> None:
     """429 if the allowance is spent, without counting (the ordinary path counts after)."""
-    item = _item(settings().AUTOSAVES_PER_ATTEMPT)
-    try:
-        allowed = limiter.limiter.test(item, *_keys(attempt_id))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("autosave allowance not checked: %s", exc.__class__.__name__)
-        return
-    if not allowed:
-        _refuse(item, attempt_id)
+    if _ask("test", attempt_id, "checked") is False:
+        _refuse(attempt_id)
 
 
 def count(attempt_id: uuid.UUID) -> None:
+    _ask("hit", attempt_id, "counted")
+
+
+def _ask(method: str, attempt_id: uuid.UUID, what: str, **kwargs: Any) -> bool | None:
+    """The limits strategy's `hit` or `test` on this attempt's allowance; None if Redis
+    failed (logged): the save goes through."""
+    item = _item(settings().AUTOSAVES_PER_ATTEMPT)
     try:
-        limiter.limiter.hit(_item(settings().AUTOSAVES_PER_ATTEMPT), *_keys(attempt_id))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("autosave not counted: %s", exc.__class__.__name__)
+        return bool(getattr(limiter.limiter, method)(item, *_keys(attempt_id), **kwargs))
+    except Exception as exc:  # noqa: BLE001 - Redis down: never refuse a save for it
+        log.warning("autosave allowance not %s: %s", what, exc.__class__.__name__)
+        return None
 
 
-def _refuse(item: RateLimitItem, attempt_id: uuid.UUID) -> None:
+def _refuse(attempt_id: uuid.UUID) -> None:
+    item = _item(settings().AUTOSAVES_PER_ATTEMPT)
     try:
         reset = limiter.limiter.get_window_stats(item, *_keys(attempt_id)).reset_time
         wait = max(1, int(reset - time.time()))
