@@ -84,16 +84,20 @@ class _Api(Api):
 
 def _register_resources(api: Api) -> None:
     from web.resources import (
+        analysis,
         attempts,
         auth,
         examday,
         exams,
         jobs,
         live,
+        lti,
         notifications,
         people,
         questions,
         results,
+        trust,
+        webhooks,
     )
 
     for module in (
@@ -107,6 +111,10 @@ def _register_resources(api: Api) -> None:
         jobs,
         notifications,
         live,
+        analysis,
+        webhooks,
+        lti,
+        trust,
     ):
         api.register_blueprint(module.blp)
 

@@ -15,7 +15,7 @@ from shared.services.monitoring import BEAT_HEARTBEAT_TASK, connect_sent_at_stam
 from worker import metrics
 
 settings = get_settings()
-TASK_MODULES = ["ops", "attempts", "grading", "notifications", "bulk"]
+TASK_MODULES = ["ops", "attempts", "grading", "notifications", "bulk", "webhooks", "lti", "trust"]
 app = create_celery(settings, include=[f"worker.tasks.{name}" for name in TASK_MODULES])
 
 app.conf.beat_schedule = {

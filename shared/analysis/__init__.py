@@ -1,0 +1,1 @@
+"""Statistics over graded attempts: item analysis and review flags."""

@@ -1,0 +1,3 @@
+"""Review flags models (the evidence flags are computed from)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Events out of the process: the outbox, webhook endpoints and their deliveries."""

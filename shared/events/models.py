@@ -1,0 +1,3 @@
+"""Outbox and webhook models."""
+
+from __future__ import annotations

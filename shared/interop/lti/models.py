@@ -1,0 +1,3 @@
+"""LTI models: platform registrations, deployments, user and resource links."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Trust: submission receipts, the tamper-evident attempt trail, regrade rollback."""

@@ -1,0 +1,5 @@
+"""Item analysis and review flags of an exam."""
+
+from web.resources.analysis.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,5 @@
+"""Webhook endpoints and their deliveries."""
+
+from web.resources.webhooks.routes import blp
+
+__all__ = ["blp"]
