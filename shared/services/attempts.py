@@ -165,9 +165,15 @@ def get_attempt(
 
 
 def save_answers(
-    session: Session, cache: Cache, attempt: Attempt, answers: list[dict[str, Any]], now: datetime
+    session: Session,
+    cache: Cache,
+    attempt: Attempt,
+    answers: list[dict[str, Any]],
+    now: datetime,
+    device: dict[str, str | None] | None = None,
 ) -> SaveOutcome:
-    """Upsert a batch in the caller's transaction; a lower `seq` than stored is ignored."""
+    """Upsert a batch in the caller's transaction; a lower `seq` than stored is ignored.
+    `device` (the session id and client address) goes into the trail, for review flags."""
     _ensure_writable(attempt, now)
     rows = _validated_rows(session, cache, attempt, answers, now)
     written = _upsert(session, rows) if rows else set()
@@ -179,6 +185,7 @@ def save_answers(
             kind="saved",
             data={
                 "answers": [{"question_id": r["question_id_str"], "seq": r["seq"]} for r in rows],
+                **(device or {}),
                 "ignored": stale,
             },
         )

@@ -63,6 +63,7 @@ WITH tok AS (
     INSERT INTO attempt_events (attempt_id, kind, data, created_at)
     SELECT att.id, 'saved', jsonb_build_object(
         'answers', CAST(:event_answers AS jsonb),
+        'sid', CAST(:sid AS text), 'address', CAST(:address AS text),
         'ignored', coalesce((
             SELECT jsonb_agg(CAST(v.question_id AS text) ORDER BY CAST(v.question_id AS text))
             FROM v WHERE v.question_id NOT IN (SELECT question_id FROM up)
@@ -98,6 +99,7 @@ def save(
     token_version: int,
     rows: list[dict[str, Any]],
     now: datetime,
+    address: str | None = None,
 ) -> Saved | None:
     """Run the save on an autocommit connection. None when the attempt can't take it (not
     the student's, submitted, past deadline + grace): nothing was written."""
@@ -105,6 +107,7 @@ def save(
         "uid": user_id,
         "tv": token_version,
         "sid": sid,
+        "address": address,
         "aid": attempt_id,
         "now": now,
         "qids": [r["question_id"] for r in rows],

@@ -249,3 +249,24 @@ def test_an_autosave_burst_is_slowed_down_with_retry_after(db, student, session)
     )
     assert limited.get_json()["error"] == "rate_limited" and int(limited.headers["Retry-After"]) > 0
     assert stored(client, headers, attempt)[qid] == "v4"  # the refused save changed nothing
+
+
+def test_the_trail_records_which_session_and_address_saved(client, student, attempt, session):
+    """Two logins of one student saving the same attempt leave two devices in the trail."""
+    from shared.models import AttemptEvent
+
+    q = attempt["qid"]
+    first, second = login(client, student), login(client, student)
+    for headers, seq in ((first, 1), (second, 2)):
+        response = save(
+            client, headers, attempt, {"question_id": q["essay"], "response": "x", "seq": seq}
+        )
+        assert response.status_code == 200
+    saved = session.scalars(
+        AttemptEvent.__table__.select()
+        .with_only_columns(AttemptEvent.data)
+        .where(AttemptEvent.attempt_id == attempt["id"], AttemptEvent.kind == "saved")
+        .order_by(AttemptEvent.id)
+    ).all()
+    assert len({event["sid"] for event in saved}) == 2
+    assert all(event["address"] == "127.0.0.1" for event in saved)

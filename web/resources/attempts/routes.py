@@ -119,7 +119,9 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     attempt = load_settled(attempt_id, now, lock=True)
     # Only the owner's accepted saves count: a stranger can't spend someone's allowance.
     save_limit.ensure_left(attempt_id)
-    outcome = attempts.save_answers(db_session(), cache(), attempt, data["answers"], now)
+    outcome = attempts.save_answers(
+        db_session(), cache(), attempt, data["answers"], now, device=_device()
+    )
     db_session().commit()
     save_limit.count(attempt_id)
     return {
@@ -131,6 +133,11 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
 
 
 _SHAPES = fast_save.AttemptShapes()
+
+
+def _device() -> dict[str, str | None]:
+    """Which session and address saved: two at once on one attempt is a review flag."""
+    return {"sid": current_identity().sid, "address": request.remote_addr}
 
 
 def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: datetime) -> Any:
@@ -165,6 +172,7 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
             token_version=get_jwt().get("tv", 0),
             rows=rows,
             now=now,
+            address=request.remote_addr,
         )
         if not autocommit:
             session.commit()
