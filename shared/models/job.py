@@ -1,4 +1,4 @@
-"""Tracked background jobs (bulk regrades) and their per-attempt results."""
+"""Tracked background jobs (bulk regrades, their rollbacks) and their per-attempt results."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+_SCORE_CHANGE_ACTIVE = "kind IN ('regrade', 'rollback') AND status IN ('queued', 'running')"
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
@@ -33,6 +36,14 @@ class Job(Base):
             unique=True,
             postgresql_where=text("status IN ('queued', 'running')"),
             sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+        # Regrades and rollbacks of one exam change the same scores: one at a time.
+        Index(
+            "uq_jobs_one_score_change_per_exam",
+            "exam_id",
+            unique=True,
+            postgresql_where=text(_SCORE_CHANGE_ACTIVE),
+            sqlite_where=text(_SCORE_CHANGE_ACTIVE),
         ),
         Index("ix_jobs_status_updated", "status", "updated_at"),
     )
@@ -59,6 +70,10 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(500))
+    # A rollback's job: the regrade or rollback it undoes; a job is rolled back at most once.
+    rollback_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), unique=True
+    )
 
 
 class JobItem(Base):
@@ -79,4 +94,23 @@ class JobItem(Base):
     # Question ids whose grade by hand the regrade kept.
     kept_manual: Mapped[list[str] | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReplacedGrades(Base):
+    """What a real regrade or rollback found in one attempt and what it wrote instead, in
+    the transaction that changed it: a rollback restores `before` where `after` still holds."""
+
+    __tablename__ = "replaced_grades"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    attempt_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # {"attempt": {score, max_score, pending_manual}, "answers": {question_id: {points_awarded,
+    # is_correct, needs_manual, key_version, feedback, graded_by, graded_at}}}, as JSON text.
+    before: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
