@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from flask import Response
+
+from shared.analysis import export, items
+from shared.models import Role
+from web.downloads import XLSX, attachment
+from web.extensions import read_session
+from web.resources.analysis.schemas import ItemAnalysisSchema
 from web.security import Blueprint
 
 blp = Blueprint(
@@ -10,3 +20,21 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Item analysis and review flags of an exam",
 )
+
+
+@blp.route("/exams/<uuid:exam_id>/item-analysis", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, ItemAnalysisSchema)
+def item_analysis(exam_id: uuid.UUID) -> dict[str, Any]:
+    """Facility, discrimination, point-biserial and option counts per question, and the
+    totals' summary with Cronbach's alpha, over the graded attempts"""
+    return items.item_analysis(read_session(), exam_id)
+
+
+@blp.route("/exams/<uuid:exam_id>/item-analysis.xlsx", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, content_type=XLSX, description="Summary, questions and options sheets")
+def item_analysis_xlsx(exam_id: uuid.UUID) -> Response:
+    """The item analysis as a spreadsheet (formula-safe cells)"""
+    data = export.to_xlsx(items.item_analysis(read_session(), exam_id))
+    return attachment(data, XLSX, f"item-analysis-{exam_id}.xlsx")
