@@ -4,6 +4,7 @@ the same processes on SQLite and the SQL broker under a private VAR_DIR, as `mak
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import time
@@ -22,6 +23,7 @@ from tests.support.processes import Processes
 from tests.support.servers import PostgresServer, RedisServer, free_port
 
 JWT_SECRET = secrets.token_urlsafe(40)
+RECEIPT_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 PG_SETTINGS = {
     "max_connections": "400",
     "shared_buffers": "512MB",
@@ -86,7 +88,7 @@ class Stack:
     def start_services(self) -> None:
         """The database (migrated) and Redis, and the settings every process gets."""
         self.root.mkdir(parents=True, exist_ok=True)
-        values = {"JWT_SECRET_KEY": JWT_SECRET}
+        values = {"JWT_SECRET_KEY": JWT_SECRET, "RECEIPT_SIGNING_KEY": RECEIPT_KEY}
         if self.pg and self.redis:
             self.pg.init()
             self.redis.start()

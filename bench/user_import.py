@@ -12,6 +12,7 @@ bench/results/user_import.json.
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import io
 import json
@@ -91,6 +92,7 @@ def main() -> None:
     os.environ.update({
         "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix,
         "JWT_SECRET_KEY": secrets.token_urlsafe(40), "LOG_LEVEL": "WARNING",
+        "RECEIPT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "IMPORT_MAX_ROWS": str(max(10_000, args.students)),
     })  # fmt: skip
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -98,6 +99,19 @@ class Settings(BaseSettings):
 
     JWT_SECRET_KEY: SecretStr | None = Field(
         None, description="Token signing key (32+ random characters); required in server mode"
+    )
+    # Submission receipts (docs/receipts-and-audit.md): every API process signs with it.
+    RECEIPT_SIGNING_KEY: SecretStr | None = Field(
+        None,
+        description="Ed25519 key that signs submission receipts: base64 of the raw 32-byte "
+        "private key, or the path of a PEM (PKCS#8) file; required in server mode, generated "
+        "under VAR_DIR in embedded mode",
+    )
+    AUDIT_ANCHOR_SECONDS: int = Field(
+        300, ge=10, le=86400, description="How often beat anchors each exam's audit chains"
+    )
+    AUDIT_ANCHOR_RECENT_DAYS: int = Field(
+        14, ge=1, le=3650, description="Exams closed longer ago than this are no longer anchored"
     )
     JWT_ACCESS_TOKEN_SECONDS: int = Field(
         900, ge=30, le=86400, description="Lifetime of an access token"
@@ -374,6 +388,14 @@ class Settings(BaseSettings):
                 "JWT_SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set "
                 "(every API process must sign with the same key)"
             )
+        if self.RECEIPT_SIGNING_KEY is not None:
+            _check_receipt_key(self.RECEIPT_SIGNING_KEY.get_secret_value())
+        elif not self.embedded:
+            raise ValueError(
+                "RECEIPT_SIGNING_KEY must be set when DATABASE_URL or REDIS_URL is set (every "
+                "API process must sign receipts with the same key): generate one with "
+                "python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'"
+            )
         return self
 
     # Derived values: one place decides where everything lives.
@@ -477,6 +499,17 @@ def _check_jwt_secret(secret: str) -> None:
         raise ValueError("JWT_SECRET_KEY is too repetitive to be random: generate a new one")
 
 
+def _check_receipt_key(material: str) -> None:
+    """Base64 of 32 bytes, or a file (a PEM the receipts module reads when it first signs)."""
+    try:
+        if len(base64.b64decode(material.strip(), validate=True)) == 32:
+            return
+    except ValueError:
+        pass
+    if not Path(material.strip()).is_file():
+        raise ValueError("RECEIPT_SIGNING_KEY must be base64 of 32 bytes or a PEM file's path")
+
+
 def _redis_db(url: str) -> int:
     path = url.split("://", 1)[1].split("?", 1)[0]
     db = path.split("/", 1)[1] if "/" in path else ""
@@ -491,6 +524,25 @@ def _redis_with_offset(url: str, purpose: str) -> str:
     host = rest.split("/", 1)[0]
     db = _redis_db(url) + REDIS_DB_OFFSETS[purpose]
     return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
+
+    def receipt_signing_key(self) -> str:
+        """The receipt key as configured (base64 or a PEM path); in embedded mode generated
+        once and kept under VAR_DIR, like the JWT secret."""
+        if self.RECEIPT_SIGNING_KEY is not None:
+            return self.RECEIPT_SIGNING_KEY.get_secret_value()
+        path = self.VAR_DIR / "receipt-signing-key"
+        if not path.exists():
+            self.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}")
+            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            tmp.chmod(0o600)
+            try:  # link fails if another process won the race; both then read its key
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,6 +3,7 @@ the app, and a rolled-back savepoint per test."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import uuid
@@ -29,6 +30,7 @@ ADMIN_DATABASE_URL = os.environ.get(
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
 # Random per run, as a real key must be (a placeholder or repetitive key is refused).
 TEST_JWT_SECRET = secrets.token_urlsafe(40)
+TEST_RECEIPT_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 REDIS_PREFIX = f"t{uuid.uuid4().hex[:10]}:"
 
 
@@ -63,6 +65,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         "DATABASE_URL": database_url,
         "REDIS_URL": TEST_REDIS_URL,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        "RECEIPT_SIGNING_KEY": TEST_RECEIPT_KEY,
         "VAR_DIR": str(tmp_path_factory.mktemp("var")),
         # Cheap hashing: tests create hundreds of accounts; argon2id all the same.
         "PASSWORD_HASH_TIME_COST": "1",

@@ -127,6 +127,9 @@ class Attempt(Base):
     draw_seed: Mapped[int | None] = mapped_column(BigInteger)
     # Bumped on every status or score change; the status endpoint's ETag.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # SHA-256 (hex) of the final answers' canonical encoding, written by the submission
+    # itself (shared/trust/receipts.py); the receipt signs it.
+    answers_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Answer(Base):
@@ -162,7 +165,8 @@ class Answer(Base):
 
 
 class AttemptEvent(Base):
-    """Append-only trail of what happened to an attempt, for admins."""
+    """Append-only trail of what happened to an attempt, for admins. Every kind but `saved`
+    is a hash chain per attempt (shared/trust/chain.py, docs/receipts-and-audit.md)."""
 
     __tablename__ = "attempt_events"
     __table_args__ = (Index("ix_attempt_events_attempt_id", "attempt_id", "id"),)
@@ -172,3 +176,7 @@ class AttemptEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # SHA-256 (hex) of the attempt's previous chained event (64 zeros for the first), and
+    # of this one; both NULL for `saved` events, which the chain leaves out.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

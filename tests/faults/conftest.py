@@ -3,6 +3,7 @@ gunicorn, Celery workers and beats. Tests break these on purpose."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import threading
@@ -127,6 +128,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "DATABASE_URL": pg.url,
         "REDIS_URL": redis.url,
         "JWT_SECRET_KEY": secrets.token_urlsafe(40),
+        "RECEIPT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "VAR_DIR": str(tmp_path / "var"),
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "1024",

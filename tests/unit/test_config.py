@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from shared.config import ConfigError, Settings, load_settings
 
 SECRET = secrets.token_urlsafe(40)
+RECEIPT_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +45,7 @@ def test_embedded_mode_generates_and_keeps_a_jwt_secret(clean_env):
 def test_redis_gets_one_db_per_concern(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6380/4")
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("RECEIPT_SIGNING_KEY", RECEIPT_KEY)
     settings = load_settings()
     assert not settings.embedded
     assert settings.broker_url == "redis://cache.internal:6380/4"
@@ -66,6 +69,7 @@ def test_the_redis_layout_decides_dbs_and_key_prefixes(monkeypatch, layout, dbs,
     monkeypatch.setenv("REDIS_KEY_PREFIX", "p:")
     monkeypatch.setenv("REDIS_LAYOUT", layout)
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("RECEIPT_SIGNING_KEY", RECEIPT_KEY)
     settings = load_settings()
     urls = (
         settings.broker_url,
@@ -92,6 +96,7 @@ def test_the_single_layout_may_use_any_db(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://localhost/15")
     monkeypatch.setenv("REDIS_LAYOUT", "single")
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("RECEIPT_SIGNING_KEY", RECEIPT_KEY)
     assert load_settings().ratelimit_storage_url == "redis://localhost/15"
 
 
@@ -99,12 +104,14 @@ def test_explicit_celery_urls_win(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest@localhost//")
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("RECEIPT_SIGNING_KEY", RECEIPT_KEY)
     assert load_settings().broker_url == "amqp://guest@localhost//"
 
 
 def test_postgres_urls_use_psycopg2(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/exams")
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("RECEIPT_SIGNING_KEY", RECEIPT_KEY)
     assert load_settings().database_url == "postgresql+psycopg2://u:p@db/exams"
 
 
@@ -124,6 +131,7 @@ def test_the_dotenv_file_is_read(clean_env):
         ("EXPIRY_SWEEP_SECONDS", "0", "greater than or equal to 1"),
         ("EXPIRY_SWEEP_SECONDS", "soon", "valid integer"),
         ("JWT_SECRET_KEY", "short", "at least 32 characters"),
+        ("RECEIPT_SIGNING_KEY", "not-a-key", "base64 of 32 bytes"),
         ("SMTP_URL", "mail.example.com", "smtp://"),
         ("LOG_LEVEL", "LOUD", "DEBUG"),
     ],
@@ -165,3 +173,17 @@ def test_server_mode_requires_a_shared_jwt_secret(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
     with pytest.raises(ConfigError, match="JWT_SECRET_KEY must be set"):
         load_settings()
+
+
+def test_server_mode_requires_a_receipt_signing_key(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
+    with pytest.raises(ConfigError, match="RECEIPT_SIGNING_KEY must be set"):
+        load_settings()
+
+
+def test_embedded_mode_generates_and_keeps_a_receipt_signing_key(clean_env):
+    first = load_settings().receipt_signing_key()
+    assert len(base64.b64decode(first)) == 32
+    assert load_settings().receipt_signing_key() == first  # old receipts keep verifying
+    assert oct((clean_env / "var" / "receipt-signing-key").stat().st_mode & 0o777) == "0o600"

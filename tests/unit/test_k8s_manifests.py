@@ -262,7 +262,10 @@ def test_config_names_only_variables_the_code_reads_with_values_it_accepts(objec
     assert set(config) <= known, set(config) - known  # a misspelt name would be ignored
     values = {k: v for k, v in config.items() if k in Settings.model_fields}
     # Validated as the pods would (VAR_DIR aside: that path is the pods' emptyDir).
-    values.update(VAR_DIR=tmp_path, DATABASE_URL=None, REDIS_URL=None, JWT_SECRET_KEY=None)
+    values.update(
+        VAR_DIR=tmp_path, DATABASE_URL=None, REDIS_URL=None, JWT_SECRET_KEY=None,
+        RECEIPT_SIGNING_KEY=None,
+    )  # fmt: skip
     Settings(**values)
 
 
@@ -271,7 +274,7 @@ def test_the_documented_secret_holds_settings_and_every_pod_reads_it(objects):
     command = docs.split("kubectl -n exams create secret generic exam-secrets", 1)[1]
     command = command.split("\n```", 1)[0]
     keys = set(re.findall(r"--from-literal=([A-Z_]+)=", command))
-    assert {"DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY"} <= keys
+    assert {"DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY", "RECEIPT_SIGNING_KEY"} <= keys
     assert keys <= set(Settings.model_fields)
     for obj in _workloads(objects):
         for container in pod_spec(obj)["containers"]:

@@ -1,0 +1,186 @@
+"""The attempt trail as a hash chain, on the real database: every writer chains its event,
+concurrent appends never fork a chain, and rows edited or deleted behind the API's back
+are reported with their attempt and event id; so is a tail cut off after an anchor."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from sqlalchemy import select, text
+
+from shared.cache import MemoryCache
+from shared.models import Attempt, AttemptEvent, utcnow
+from shared.services import attempts, grading
+from shared.trust import audit
+from shared.trust.chain import GENESIS, event_hash
+from shared.trust.receipts import stored_digests
+from tests.factories import make_exam, make_question, make_user
+
+
+def _graded_attempt(session, settings, exam=None):
+    exam = exam or make_exam(session, questions=[make_question(session, "short_text")])
+    student = make_user(session, settings)
+    cache = MemoryCache()
+    attempt, _ = attempts.start_attempt(
+        session, cache, exam_id=exam.id, student_id=student.user.id, now=utcnow()
+    )
+    qid = attempt.question_order[0]
+    attempts.save_answers(
+        session, cache, attempt, [{"question_id": qid, "response": "é"}], utcnow()
+    )
+    attempts.submit(session, cache, attempt, None, utcnow())
+    grading.grade_submitted(session, attempt.id, utcnow())
+    session.flush()
+    return exam, attempt
+
+
+def _trail(session, attempt_id):
+    query = select(AttemptEvent).where(AttemptEvent.attempt_id == attempt_id)
+    return list(session.scalars(query.order_by(AttemptEvent.id)))
+
+
+def test_each_state_change_is_chained_and_saves_are_folded_into_the_submission(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    trail = _trail(session, attempt.id)
+    assert [e.kind for e in trail] == ["started", "saved", "submitted", "graded"]
+    saved = trail[1]
+    assert saved.hash is None and saved.prev_hash is None  # the autosave stays cheap
+    chained = [e for e in trail if e.kind != "saved"]
+    prev = GENESIS
+    for e in chained:
+        assert e.prev_hash == prev
+        assert e.hash == event_hash(prev, e.attempt_id, e.kind, e.data, e.created_at)
+        prev = e.hash
+    submitted = trail[2]
+    assert submitted.data["answers_sha256"] == attempt.answers_sha256
+    assert stored_digests(session.connection(), [attempt.id]) == {
+        attempt.id: attempt.answers_sha256
+    }
+    report = audit.verify_exam(session, exam.id)
+    assert report.ok and report.first_broken is None
+    assert (report.chains, report.events) == (1, 3)
+
+
+def test_a_redelivered_grading_writes_no_second_event(session, settings):
+    _, attempt = _graded_attempt(session, settings)
+    assert grading.grade_submitted(session, attempt.id, utcnow()) is None
+    assert [e.kind for e in _trail(session, attempt.id)].count("graded") == 1
+
+
+def test_an_event_edited_behind_the_api_is_reported_with_its_attempt_and_id(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    _, other = _graded_attempt(session, settings, exam)
+    graded = _trail(session, attempt.id)[-1]
+    session.execute(
+        text("""UPDATE attempt_events SET data = '{"score": 100}' WHERE id = :id"""),
+        {"id": graded.id},
+    )
+    report = audit.verify_exam(session, exam.id)
+    assert not report.ok
+    assert report.first_broken == {
+        "attempt_id": str(attempt.id), "event_id": graded.id, "reason": "altered"
+    }  # fmt: skip
+    assert [b["attempt_id"] for b in report.broken] == [str(attempt.id)]  # the other is fine
+
+
+def test_a_deleted_event_breaks_the_link_of_the_next_one(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    started, _, submitted, graded = _trail(session, attempt.id)
+    session.execute(text("DELETE FROM attempt_events WHERE id = :id"), {"id": submitted.id})
+    report = audit.verify_exam(session, exam.id)
+    assert report.first_broken == {
+        "attempt_id": str(attempt.id),
+        "event_id": graded.id,
+        "reason": "previous_missing_or_changed",
+    }
+
+
+def test_an_event_slipped_in_without_a_hash_is_reported(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    row = session.execute(
+        text(
+            "INSERT INTO attempt_events (attempt_id, kind, data, created_at) "
+            "VALUES (:a, 'graded_by_hand', '{}', now()) RETURNING id"
+        ),
+        {"a": attempt.id},
+    ).scalar_one()
+    report = audit.verify_exam(session, exam.id)
+    assert report.first_broken["event_id"] == row
+    assert report.first_broken["reason"] == "unchained"
+
+
+def test_a_tail_cut_off_after_the_anchor_is_reported(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    anchor = audit.anchor_exam(session, exam.id, utcnow())
+    assert anchor is not None and anchor.chains == 1
+    assert audit.anchor_exam(session, exam.id, utcnow()) is None  # nothing changed since
+    report = audit.verify_exam(session, exam.id)
+    assert report.ok and report.root == anchor.root and report.anchor["matches"]
+
+    head = _trail(session, attempt.id)[-1]  # the chain alone can't see its last link go
+    session.execute(text("DELETE FROM attempt_events WHERE id = :id"), {"id": head.id})
+    report = audit.verify_exam(session, exam.id)
+    assert not report.ok and not report.anchor["matches"]
+    assert report.root != anchor.root
+    assert report.first_broken == {
+        "attempt_id": str(attempt.id),
+        "event_id": head.id,
+        "reason": "anchored_event_missing_or_changed",
+    }
+
+
+def test_a_rewritten_tail_with_recomputed_hashes_is_caught_by_the_anchor(session, settings):
+    exam, attempt = _graded_attempt(session, settings)
+    audit.anchor_exam(session, exam.id, utcnow())
+    head = _trail(session, attempt.id)[-1]
+    forged = {"score": 100, "max_score": 1, "pending_manual": 0}
+    new_hash = event_hash(head.prev_hash, attempt.id, head.kind, forged, head.created_at)
+    session.execute(
+        text("UPDATE attempt_events SET data = CAST(:d AS jsonb), hash = :h WHERE id = :id"),
+        {"d": '{"score": 100, "max_score": 1, "pending_manual": 0}', "h": new_hash, "id": head.id},
+    )
+    report = audit.verify_exam(session, exam.id)
+    assert not report.ok
+    assert report.first_broken["event_id"] == head.id
+    assert report.first_broken["reason"] == "anchored_event_missing_or_changed"
+
+
+def test_concurrent_appends_to_one_attempt_never_fork_its_chain(committed, settings):
+    with committed() as session:
+        exam = make_exam(session)
+        student = make_user(session, settings)
+        attempt, _ = attempts.start_attempt(
+            session, MemoryCache(), exam_id=exam.id, student_id=student.user.id, now=utcnow()
+        )
+        session.commit()
+        attempt_id, exam_id = attempt.id, exam.id
+    barrier = threading.Barrier(8)
+
+    def append(n: int) -> None:
+        with committed() as session:
+            session.get(Attempt, attempt_id)  # read first, as a writer would, then race
+            barrier.wait()
+            session.add(AttemptEvent(attempt_id=attempt_id, kind="note", data={"n": n}))
+            session.commit()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with committed() as session:
+        trail = _trail(session, attempt_id)
+        assert len({e.prev_hash for e in trail}) == len(trail) == 9  # no two share a parent
+        report = audit.verify_exam(session, exam_id)
+        assert report.ok, report.broken
+        assert report.events == 9
+
+
+def test_verifying_an_unknown_exam_is_not_found(session):
+    import pytest
+
+    from shared.errors import NotFound
+
+    with pytest.raises(NotFound):
+        audit.verify_exam(session, uuid.uuid4())
