@@ -125,7 +125,14 @@ class TestImport:
 
     def test_dry_run_validates_without_writing(self, client, headers, session):
         body = upload(client, headers, workbook(GOOD_ROWS), dry_run=True).get_json()
-        assert body == {"created": 6, "question_ids": [], "dry_run": True, "errors": []}
+        assert body == {
+            "created": 6,
+            "question_ids": [],
+            "dry_run": True,
+            "errors": [],
+            "format": "xlsx",
+            "warnings": [],
+        }
         assert count(session) == 0
         bad = upload(client, headers, workbook([GOOD_ROWS[0], ["x"] * 12]), dry_run=True)
         assert bad.status_code == 422 and bad.get_json()["errors"]

@@ -14,6 +14,7 @@ from web.downloads import XLSX, attachment
 from web.errors import ErrorSchema
 from web.extensions import db_session, settings
 from web.resources.questions.schemas import (
+    ExportQuerySchema,
     ImportFailedSchema,
     ImportFileSchema,
     ImportQuerySchema,
@@ -90,17 +91,28 @@ class QuestionItem(MethodView):
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema)
-@blp.alt_response(422, schema=ImportFailedSchema, description="Cell errors; nothing created")
+@blp.alt_response(
+    422,
+    schema=ImportFailedSchema,
+    description="Errors naming the row or item (nothing created); malformed or unsafe XML or zip",
+)
 @blp.alt_response(413, schema=ErrorSchema, description="File, expanded size or rows over limit")
-@blp.alt_response(415, schema=ErrorSchema, description="Not an .xlsx file")
+@blp.alt_response(415, schema=ErrorSchema, description="Not a file of that format")
 def import_questions(query: dict[str, Any], files: dict[str, Any]) -> Any:
-    """Import questions from an .xlsx: all rows or none"""
-    data = read_upload(files["file"], settings().IMPORT_MAX_BYTES)
+    """Import questions from .xlsx, GIFT, Moodle XML or a QTI 2.1 package: all or none"""
+    upload = files["file"]
+    filename = upload.filename
+    data = read_upload(upload, settings().IMPORT_MAX_BYTES)
     outcome = question_import.import_questions(
-        db_session(), settings(), data, dry_run=query["dry_run"]
+        db_session(),
+        settings(),
+        data,
+        dry_run=query["dry_run"],
+        format=query.get("format"),
+        filename=filename,
     )
     if not outcome.ok:
-        return import_failed(ImportResultSchema().dump(outcome), "the sheet has errors")
+        return import_failed(ImportResultSchema().dump(outcome), "the file has errors")
     db_session().commit()
     return outcome
 
@@ -113,12 +125,26 @@ def import_template() -> Response:
     return attachment(question_import.sheet.write_template(), XLSX, "questions-template.xlsx")
 
 
+@blp.route("/export", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.response(
+    200,
+    content_type="application/octet-stream",
+    description="The questions as .xlsx, GIFT (text/plain), Moodle XML (application/xml) or a "
+    "QTI 2.1 package (application/zip), re-importable",
+)
+def export_questions_as(filters: dict[str, Any]) -> Response:
+    """Export questions in a format: xlsx, gift, moodle_xml or qti"""
+    data, chosen = question_import.export_questions(db_session(), **filters)
+    return attachment(data, chosen.content_type, chosen.filename)
+
+
 @blp.route("/export.xlsx", methods=["GET"])
 @blp.auth(Role.ADMIN)
 @blp.arguments(QuestionQuerySchema, location="query")
 @blp.response(200, content_type=XLSX, description="The questions, re-importable")
 def export_questions(filters: dict[str, Any]) -> Response:
     """Export questions (same columns as the import)"""
-    return attachment(
-        question_import.export_questions(db_session(), **filters), XLSX, "questions.xlsx"
-    )
+    data, _ = question_import.export_questions(db_session(), **filters)
+    return attachment(data, XLSX, "questions.xlsx")

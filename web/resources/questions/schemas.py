@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shared.interop.formats.registry import FORMAT_NAMES
 from shared.question_types import MAX_PROMPT, QUESTION_TYPES, SCORINGS
 from web.errors import ErrorSchema
 from web.fields import CELL_ERRORS_OR_FIELD_ERRORS, Number, answer_shape
@@ -62,20 +63,61 @@ class QuestionQuerySchema(ma.Schema):
     )
 
 
+FORMAT_HELP = (
+    "xlsx, gift (Moodle GIFT text), moodle_xml (Moodle XML) or qti (a QTI 2.1 package: a .zip "
+    "with imsmanifest.xml)"
+)
+
+
 class ImportQuerySchema(ma.Schema):
     dry_run = ma.fields.Boolean(load_default=False)
+    format = ma.fields.String(
+        validate=validate.OneOf(FORMAT_NAMES),
+        metadata={
+            "description": f"{FORMAT_HELP}; by default from the file name: .xlsx, .gift or "
+            ".txt, .xml, .zip (anything else is read as .xlsx)"
+        },
+    )
+
+
+class ExportQuerySchema(QuestionQuerySchema):
+    format = ma.fields.String(
+        load_default="xlsx",
+        validate=validate.OneOf(FORMAT_NAMES),
+        metadata={"description": FORMAT_HELP},
+    )
 
 
 class ImportFileSchema(ma.Schema):
     file = ma.fields.Raw(
-        required=True, metadata={"type": "string", "format": "binary", "description": ".xlsx"}
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": ".xlsx, .gift/.txt, .xml (Moodle XML) or .zip (QTI 2.1)",
+        },
     )
 
 
 class CellErrorSchema(ma.Schema):
-    row = ma.fields.Integer(allow_none=True, metadata={"description": "The sheet's row number"})
-    column = ma.fields.String(allow_none=True)
+    row = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The sheet's row number; GIFT: the question's first line; Moodle XML "
+            "and QTI: the question's number in the file"
+        },
+    )
+    column = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The sheet's column; other formats: the question's name"},
+    )
     message = ma.fields.String(required=True)
+
+
+WARNINGS_HELP = (
+    "What the import could not keep (media files, partial credit, unequal weights); "
+    "the questions are created anyway"
+)
 
 
 class ImportFailedSchema(ErrorSchema):
@@ -84,6 +126,10 @@ class ImportFailedSchema(ErrorSchema):
     created = ma.fields.Integer(metadata={"description": "0: nothing was created"})
     question_ids = ma.fields.List(ma.fields.UUID())
     dry_run = ma.fields.Boolean()
+    format = ma.fields.String()
+    warnings = ma.fields.List(
+        ma.fields.Nested(CellErrorSchema), metadata={"description": WARNINGS_HELP}
+    )
     errors = ma.fields.Raw(
         metadata={
             "oneOf": CELL_ERRORS_OR_FIELD_ERRORS,
@@ -99,4 +145,8 @@ class ImportResultSchema(ma.Schema):
     )
     question_ids = ma.fields.List(ma.fields.UUID(), required=True)
     dry_run = ma.fields.Boolean(required=True)
+    format = ma.fields.String(required=True, metadata={"description": "The format read"})
     errors = ma.fields.List(ma.fields.Nested(CellErrorSchema), required=True)
+    warnings = ma.fields.List(
+        ma.fields.Nested(CellErrorSchema), required=True, metadata={"description": WARNINGS_HELP}
+    )
