@@ -29,6 +29,8 @@ class TaskName:
     RELEASE_DUE_RESULTS = "notifications.release_due_results"
     START_REGRADE = "bulk.start_regrade"
     REGRADE_CHUNK = "bulk.regrade_chunk"
+    START_ROLLBACK = "bulk.start_rollback"
+    ROLLBACK_CHUNK = "bulk.rollback_chunk"
     RESUME_STALLED_JOBS = "bulk.resume_stalled_jobs"
 
 

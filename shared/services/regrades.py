@@ -19,6 +19,7 @@ from shared.exam_rules import results_visible
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Job, JobItem, JobStatus
 from shared.question_types import json_number
 from shared.services import batch_grading, grading, notifications
+from shared.trust import snapshots
 
 log = logging.getLogger(__name__)
 REGRADE = "regrade"
@@ -158,8 +159,11 @@ def _run_in_bulk(
                 notifications.score_changed_row(shown, exam, old, new, f"regrade:{job.id}")
             )
     if not job.dry_run and computed:
+        written = [row.id for row, *_ in computed]
+        replaced = snapshots.capture(session, written)  # what a rollback would put back
         batch_grading.write_grades(session, computed, now)
         session.execute(insert(AttemptEvent), events)
+        snapshots.store(session, job.id, replaced, snapshots.capture(session, written))
     created = notifications.notify_many(session, notices) if not job.dry_run else []
     if items:
         blank = {"ok": True, "changed": False, "old_score": None, "new_score": None,
@@ -211,6 +215,7 @@ def _run_one_by_one(
 def _regrade_one(
     session: Session, job: Job, exam: Exam | None, attempt_id: uuid.UUID, now: datetime
 ) -> tuple[JobItem, uuid.UUID | None]:
+    replaced = {} if job.dry_run else snapshots.capture(session, [attempt_id], lock=True)
     scores = grading.regrade(
         session,
         attempt_id,
@@ -225,6 +230,7 @@ def _regrade_one(
     changed = old != new
     notification = None
     if not job.dry_run:
+        snapshots.store(session, job.id, replaced, snapshots.capture(session, [attempt_id]))
         session.add(
             AttemptEvent(
                 attempt_id=attempt_id,
@@ -321,6 +327,12 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
     columns = {c.name: getattr(job, c.name) for c in Job.__table__.columns}
     if job.kind != REGRADE:
         return {**columns, "report": None, "result": job.result or {"submitted": job.done}}
+    return {**columns, "report": report(session, job), "result": None}
+
+
+def report(session: Session, job: Job) -> dict[str, Any]:
+    """What a job changed in each attempt, which attempts failed, which grades it kept."""
+    job_id = job.id
     changed = session.execute(
         select(JobItem.attempt_id, JobItem.old_score, JobItem.new_score)
         .where(JobItem.job_id == job_id, JobItem.changed)
@@ -334,7 +346,7 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
         .where(JobItem.job_id == job_id, JobItem.kept_manual.is_not(None))
         .order_by(JobItem.created_at, JobItem.attempt_id)
     ).all()
-    report = {
+    return {
         "dry_run": job.dry_run,
         "replace_manual": job.replace_manual,
         "exam_id": str(job.exam_id),
@@ -348,7 +360,6 @@ def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
             {"attempt_id": str(a), "question_id": qid} for a, qids in kept for qid in qids or []
         ],
     }
-    return {**columns, "report": report, "result": None}
 
 
 def _num(value: Any) -> int | float | None:

@@ -47,7 +47,10 @@ class RegradeReportSchema(ma.Schema):
     kept_manual = ma.fields.List(
         ma.fields.Nested(KeptManualSchema),
         required=True,
-        metadata={"description": "Grades given by hand that the regrade kept"},
+        metadata={
+            "description": "Grades given by hand that the regrade kept; for a rollback, "
+            "answers graded by hand after the rolled-back job, kept as they are"
+        },
     )
 
 
@@ -70,8 +73,15 @@ class JobSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     started_at = ma.fields.AwareDateTime(allow_none=True)
     finished_at = ma.fields.AwareDateTime(allow_none=True)
+    rollback_of = ma.fields.UUID(
+        allow_none=True, metadata={"description": "A rollback: the job whose changes it undoes"}
+    )
+    rolled_back_by = ma.fields.UUID(
+        allow_none=True,
+        metadata={"description": "The rollback of this job, if it was rolled back"},
+    )
     report = ma.fields.Nested(
-        RegradeReportSchema, allow_none=True, metadata={"description": "Regrade jobs"}
+        RegradeReportSchema, allow_none=True, metadata={"description": "Regrade and rollback jobs"}
     )
     result = ma.fields.Nested(
         ForceSubmitResultSchema, allow_none=True, metadata={"description": "Force-submit jobs"}

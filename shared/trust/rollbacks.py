@@ -1,0 +1,287 @@
+"""Rolling back a real regrade (or a rollback) as a tracked job: each attempt gets back the
+grades the job replaced, except answers graded by hand since, which are kept and reported.
+Chunks are idempotent like a regrade's (one job item per attempt); the rollback stores what
+it replaced in turn, so rolling the rollback back re-applies the regrade."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, NotFound
+from shared.exam_rules import results_visible
+from shared.models import (
+    Answer,
+    Attempt,
+    AttemptEvent,
+    AttemptStatus,
+    Exam,
+    Job,
+    JobItem,
+    JobStatus,
+)
+from shared.models.job import ReplacedGrades
+from shared.question_types import json_number
+from shared.services import notifications, regrades
+from shared.trust import snapshots
+
+log = logging.getLogger(__name__)
+ROLLBACK = "rollback"
+UNDOABLE = (regrades.REGRADE, ROLLBACK)
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+_attempts = Attempt.__table__
+_TOTALS = (
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("b_id"))
+    .values(
+        score=bindparam("b_score"),
+        max_score=bindparam("b_max_score"),
+        pending_manual=bindparam("b_pending"),
+        revision=_attempts.c.revision + 1,  # the status ETag changes
+    )
+)
+
+
+def create_rollback(session: Session, job_id: uuid.UUID, *, admin_id: uuid.UUID) -> Job:
+    """A queued rollback of a finished real regrade or rollback; Conflict otherwise."""
+    source = session.get(Job, job_id)
+    if source is None:
+        raise NotFound("job not found")
+    if source.kind not in UNDOABLE:
+        raise Conflict("only a regrade or a rollback can be rolled back")
+    if source.dry_run:
+        raise Conflict("a dry run changed nothing: there is nothing to roll back")
+    if source.status in ACTIVE:
+        raise Conflict("the job is still running: roll it back once it has finished")
+    if session.scalar(select(Job.id).where(Job.rollback_of == job_id)) is not None:
+        raise Conflict("this job was rolled back already: roll back its rollback instead")
+    job = Job(
+        id=uuid.uuid4(),
+        kind=ROLLBACK,
+        exam_id=source.exam_id,
+        rollback_of=source.id,
+        dry_run=False,
+        created_by=admin_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:  # the unique indexes decide races between two requests
+        raise Conflict("a regrade or rollback of this exam is queued or running") from None
+    return job
+
+
+def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.UUID]] | None:
+    """Claim a queued rollback and fix its total; the attempt ids to restore, in chunks."""
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.kind == ROLLBACK, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    ids = _covered(session, job)
+    job.total = len(ids)
+    session.flush()
+    if not ids:
+        regrades.refresh(session, job_id, now)
+    return _chunks(ids)
+
+
+def _covered(session: Session, job: Job) -> list[uuid.UUID]:
+    """The attempts a rollback covers: those whose grades its source job replaced."""
+    return list(
+        session.scalars(
+            select(ReplacedGrades.attempt_id)
+            .where(ReplacedGrades.job_id == job.rollback_of)
+            .order_by(ReplacedGrades.attempt_id)
+        )
+    )
+
+
+def _chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    size = regrades.CHUNK_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def run_chunk(
+    session: Session, job_id: uuid.UUID, attempt_ids: list[uuid.UUID], now: datetime
+) -> list[uuid.UUID]:
+    """Restore the chunk's attempts not done yet; returns notifications to email."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind != ROLLBACK or job.status != JobStatus.RUNNING:
+        return []
+    exam = session.get(Exam, job.exam_id)
+    try:
+        with session.begin_nested():
+            return _restore(session, job, exam, attempt_ids, now)
+    except OperationalError:
+        raise  # the database is away: the task retries
+    except Exception:
+        log.exception("rollback of a chunk of job %s failed: one by one", job_id)
+    created: list[uuid.UUID] = []
+    for attempt_id in attempt_ids:
+        try:
+            with session.begin_nested():
+                created += _restore(session, job, exam, [attempt_id], now)
+        except OperationalError:
+            raise
+        except Exception as exc:  # one bad attempt must not stop the job: record it
+            log.exception("rollback of attempt %s failed", attempt_id)
+            with session.begin_nested():
+                _record(session, job, [_failure(attempt_id, str(exc))])
+    return created
+
+
+def _restore(
+    session: Session, job: Job, exam: Exam | None, attempt_ids: list[uuid.UUID], now: datetime
+) -> list[uuid.UUID]:
+    """The chunk in a few statements. Locking the attempts first makes a second delivery
+    running at the same time wait, then find the job items and skip."""
+    locked = session.execute(
+        select(Attempt.id, Attempt.student_id, Attempt.status)
+        .where(Attempt.id.in_(attempt_ids))
+        .order_by(Attempt.id)
+        .with_for_update()
+    ).all()
+    done = regrades._done(session, job.id, attempt_ids)
+    graded = {r.id: r for r in locked if r.id not in done and r.status == AttemptStatus.GRADED}
+    items = [
+        _failure(r.id, "the attempt was reopened since: not graded, not rolled back")
+        for r in locked
+        if r.id not in done and r.id not in graded
+    ]
+    found = {r.id for r in locked}
+    # Deleted since (its replaced grades went with it): nothing to restore.
+    items += [{"attempt_id": i} for i in attempt_ids if i not in found and i not in done]
+    replaced = {
+        r.attempt_id: r
+        for r in session.scalars(
+            select(ReplacedGrades).where(
+                ReplacedGrades.job_id == job.rollback_of,
+                ReplacedGrades.attempt_id.in_(list(graded)),
+            )
+        )
+    }
+    before = snapshots.capture(session, list(replaced))
+    plans = {i: snapshots.restoration(i, replaced[i], before[i]) for i in replaced}
+    visible = exam is not None and results_visible(exam, now)
+    events, notices, changed_ids = [], [], []
+    for attempt_id, plan in plans.items():
+        old = before[attempt_id]["attempt"]["score"]
+        old_score = None if old is None else snapshots._decimal(old)
+        changed = old_score != plan.score
+        items.append({"attempt_id": attempt_id, "changed": changed, "old_score": old_score,
+                      "new_score": plan.score, "kept_manual": list(plan.kept) or None})  # fmt: skip
+        if not plan.answers and not changed:
+            continue  # nothing to put back: no write, no event
+        changed_ids.append(attempt_id)
+        events.append({"attempt_id": attempt_id, "kind": "rolled_back", "data": {
+            "job_id": str(job.id), "rollback_of": str(job.rollback_of),
+            "old_score": _num(old_score), "new_score": _num(plan.score),
+            "kept_manual": list(plan.kept)}})  # fmt: skip
+        if changed and visible and exam is not None:
+            shown = _Scored(attempt_id, graded[attempt_id].student_id, plan.max_score)
+            notices.append(
+                notifications.score_changed_row(
+                    shown, exam, old_score, plan.score, f"rollback:{job.id}"
+                )
+            )
+    _write(session, plans, changed_ids)
+    if events:
+        session.execute(insert(AttemptEvent), events)
+    after = snapshots.capture(session, changed_ids)
+    snapshots.store(session, job.id, {i: before[i] for i in changed_ids}, after)
+    created = notifications.notify_many(session, notices)
+    _record(session, job, items)
+    return created
+
+
+def _write(
+    session: Session, plans: dict[uuid.UUID, snapshots.Restoration], ids: list[uuid.UUID]
+) -> None:
+    answers = [row for i in ids for row in plans[i].answers]
+    if answers:
+        session.execute(update(Answer), answers)
+    totals = [
+        {"b_id": i, "b_score": plans[i].score, "b_max_score": plans[i].max_score,
+         "b_pending": plans[i].pending_manual}
+        for i in ids
+    ]  # fmt: skip
+    if totals:
+        session.execute(_TOTALS, totals)
+
+
+class _Scored:
+    """What a score notification needs of an attempt."""
+
+    def __init__(self, id: uuid.UUID, student_id: uuid.UUID, max_score: Any) -> None:
+        self.id, self.student_id, self.max_score = id, student_id, max_score
+
+
+def _failure(attempt_id: uuid.UUID, error: str) -> dict[str, Any]:
+    return {"attempt_id": attempt_id, "ok": False, "error": error[:500]}
+
+
+def _record(session: Session, job: Job, items: list[dict[str, Any]]) -> None:
+    if items:
+        blank = {"ok": True, "changed": False, "old_score": None, "new_score": None,
+                 "kept_manual": None, "error": None}  # fmt: skip
+        session.execute(insert(JobItem), [{"job_id": job.id, **blank, **i} for i in items])
+
+
+def stalled(
+    session: Session, now: datetime, quiet_for: timedelta
+) -> list[tuple[uuid.UUID, list[list[uuid.UUID]]]]:
+    """Running rollbacks without progress for a while (a worker died): what is left to do."""
+    jobs = session.scalars(
+        select(Job).where(
+            Job.kind == ROLLBACK, Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for
+        )
+    ).all()
+    left = []
+    for job in jobs:
+        done = set(session.scalars(select(JobItem.attempt_id).where(JobItem.job_id == job.id)))
+        left.append((job.id, _chunks([i for i in _covered(session, job) if i not in done])))
+        job.updated_at = now  # the next sweep waits again before re-sending
+    session.flush()
+    return left
+
+
+def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> list[uuid.UUID]:
+    """Queued rollbacks whose start message was lost (the broker was down when it was sent)."""
+    return list(
+        session.scalars(
+            select(Job.id).where(
+                Job.kind == ROLLBACK,
+                Job.status == JobStatus.QUEUED,
+                Job.created_at < now - quiet_for,
+            )
+        )
+    )
+
+
+def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:
+    """A job as `regrades.view` shows it, a rollback's report too, and its rollback if any."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound("job not found")
+    found = regrades.view(session, job_id)
+    if job.kind == ROLLBACK:
+        found["report"], found["result"] = regrades.report(session, job), None
+    found["rolled_back_by"] = session.scalar(select(Job.id).where(Job.rollback_of == job_id))
+    return found
+
+
+def _num(value: Any) -> int | float | None:
+    return None if value is None else json_number(value)

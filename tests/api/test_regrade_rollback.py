@@ -1,0 +1,213 @@
+"""Rolling back a regrade through the API: real attempts, a real regrade after a key
+changed, then POST /jobs/{id}/rollback. The jobs run in-process here (what the bulk worker
+does); tests/e2e/test_regrade_rollback.py runs them on a real Celery worker."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.models import Answer, AttemptEvent, Job, utcnow
+from shared.services import grading, notifications, regrades
+from shared.trust import rollbacks
+from tests.factories import login, make_exam, make_question, make_user
+
+
+@pytest.fixture
+def admin_headers(client, admin):
+    return login(client, admin)
+
+
+def take(client, session, settings, exam, responses):
+    """A student answers every question (in exam order) and submits; graded in-process."""
+    student = make_user(session, settings)
+    headers = login(client, student)
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+    answers = [
+        {"question_id": str(item.question_id), "response": r}
+        for item, r in zip(exam.items, responses, strict=True)
+    ]
+    client.post(
+        f"/api/v1/attempts/{attempt['id']}/submit", json={"answers": answers}, headers=headers
+    )
+    graded = grading.grade_submitted(session, attempt["id"], utcnow())
+    notifications.on_graded(session, graded, utcnow())
+    session.commit()
+    return attempt["id"], headers
+
+
+def run(session, job_id, *, twice=False):
+    """What the bulk worker does, in-process: start, every chunk (twice: a redelivery),
+    recount."""
+    session.expire_all()
+    job = session.get(Job, job_id)
+    service = rollbacks if job.kind == rollbacks.ROLLBACK else regrades
+    for chunk in service.start(session, job.id, utcnow()) or []:
+        for _ in range(2 if twice else 1):
+            service.run_chunk(session, job.id, chunk, utcnow())
+            regrades.refresh(session, job.id, utcnow())
+    session.commit()
+    session.expire_all()
+
+
+def grades(session, attempt_id):
+    """Every answer's stored grade, by question id."""
+    rows = session.scalars(select(Answer).where(Answer.attempt_id == uuid.UUID(attempt_id)))
+    return {
+        str(a.question_id): (
+            a.points_awarded,
+            a.is_correct,
+            a.key_version,
+            a.graded_by,
+            a.graded_at,
+        )
+        for a in rows
+    }
+
+
+def score(client, headers, attempt_id):
+    return client.get(f"/api/v1/attempts/{attempt_id}/result", headers=headers).get_json()["score"]
+
+
+@pytest.fixture
+def regraded(client, session, settings, admin_headers):
+    """Two questions keyed B, three graded attempts, both keys changed to A, a real regrade."""
+    q1, q2 = make_question(session), make_question(session)
+    exam = make_exam(session, questions=[q1, q2])
+    ids = {}
+    for name, responses in (("right", ["B", "B"]), ("wrong", ["A", "A"]), ("half", ["B", "A"])):
+        ids[name] = take(client, session, settings, exam, responses)
+    original = {name: grades(session, attempt_id) for name, (attempt_id, _) in ids.items()}
+    for q in (q1, q2):
+        client.patch(
+            f"/api/v1/questions/{q.id}", json={"correct_answer": "A"}, headers=admin_headers
+        )
+    job_id = client.post(
+        f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": False}, headers=admin_headers
+    ).get_json()["job_id"]
+    run(session, job_id)
+    scores = {name: score(client, admin_headers, a) for name, (a, _) in ids.items()}
+    assert scores == {"right": 0, "wrong": 2, "half": 1}  # the regrade really changed them
+    return {"exam": exam, "q1": q1, "job_id": job_id, "ids": ids, "original": original}
+
+
+def rollback(client, headers, job_id):
+    return client.post(f"/api/v1/jobs/{job_id}/rollback", headers=headers)
+
+
+def test_a_rollback_restores_scores_and_answers_reports_and_tells_students(
+    client, session, admin_headers, regraded
+):
+    ids, source = regraded["ids"], regraded["job_id"]
+    accepted = rollback(client, admin_headers, source)
+    assert accepted.status_code == 202
+    job_id = accepted.get_json()["job_id"]
+    assert accepted.get_json()["status_url"] == f"/api/v1/jobs/{job_id}"
+    run(session, job_id, twice=True)  # a redelivered chunk changes nothing more
+
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin_headers).get_json()
+    assert (job["kind"], job["status"], job["rollback_of"]) == ("rollback", "succeeded", source)
+    assert (job["total"], job["done"], job["failed"], job["changed"]) == (3, 3, 0, 2)
+    changes = {(c["attempt_id"], c["old_score"], c["new_score"]) for c in job["report"]["changes"]}
+    # "half" got one point back and lost one: its total did not change.
+    assert changes == {(ids["right"][0], 0, 2), (ids["wrong"][0], 2, 0)}
+    assert job["report"]["failures"] == [] and job["report"]["kept_manual"] == []
+    for name, (attempt_id, _) in ids.items():
+        assert grades(session, attempt_id) == regraded["original"][name], name
+    assert score(client, admin_headers, ids["right"][0]) == 2
+    source_view = client.get(f"/api/v1/jobs/{source}", headers=admin_headers).get_json()
+    assert source_view["rolled_back_by"] == job_id
+
+    inbox = client.get("/api/v1/notifications", headers=ids["wrong"][1]).get_json()
+    assert [n["kind"] for n in inbox] == ["score_changed", "score_changed", "result_released"]
+    assert (inbox[0]["data"]["old_score"], inbox[0]["data"]["new_score"]) == (2, 0)
+    half = client.get("/api/v1/notifications", headers=ids["half"][1]).get_json()
+    assert [n["kind"] for n in half] == ["result_released"]  # its score never changed
+    trail = session.execute(
+        select(AttemptEvent.attempt_id, func.count())
+        .where(AttemptEvent.kind == "rolled_back")
+        .group_by(AttemptEvent.attempt_id)
+    ).all()
+    assert sorted(str(a) for a, n in trail if n == 1) == sorted(i for i, _ in ids.values())
+
+
+def test_a_grade_by_hand_after_the_regrade_is_kept_and_reported(
+    client, session, admin_headers, regraded
+):
+    wrong = regraded["ids"]["wrong"][0]
+    q1 = str(regraded["q1"].id)
+    graded = client.put(
+        f"/api/v1/attempts/{wrong}/answers/{q1}/grade",
+        json={"points": 0.5, "feedback": "half right"},
+        headers=admin_headers,
+    )
+    assert graded.status_code == 200
+    job_id = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, job_id)
+
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin_headers).get_json()
+    assert job["report"]["kept_manual"] == [{"attempt_id": wrong, "question_id": q1}]
+    assert {"attempt_id": wrong, "old_score": 1.5, "new_score": 0.5} in job["report"]["changes"]
+    now = grades(session, wrong)
+    assert now[q1][0] == 0.5 and now[q1][3] is not None  # the teacher's grade stays
+    (other,) = set(now) - {q1}
+    assert now[other] == regraded["original"]["wrong"][other]  # the other answer is restored
+    result = client.get(f"/api/v1/attempts/{wrong}/result", headers=admin_headers).get_json()
+    assert result["score"] == 0.5
+    kept = next(r for r in result["results"] if r["question_id"] == q1)
+    assert kept["feedback"] == "half right"
+
+
+def test_rolling_back_the_rollback_reapplies_the_regrade(client, session, admin_headers, regraded):
+    ids = regraded["ids"]
+    after_regrade = {name: grades(session, a) for name, (a, _) in ids.items()}
+    first = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, first)
+    second = rollback(client, admin_headers, first)
+    assert second.status_code == 202
+    run(session, second.get_json()["job_id"])
+
+    job = client.get(second.get_json()["status_url"], headers=admin_headers).get_json()
+    assert (job["status"], job["rollback_of"], job["changed"]) == ("succeeded", first, 2)
+    for name, (attempt_id, _) in ids.items():
+        assert grades(session, attempt_id) == after_regrade[name], name
+    assert {n: score(client, admin_headers, a) for n, (a, _) in ids.items()} == {
+        "right": 0,
+        "wrong": 2,
+        "half": 1,
+    }
+
+
+def test_refusals(client, session, settings, admin_headers, regraded):
+    exam, source = regraded["exam"], regraded["job_id"]
+    dry = client.post(
+        f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": True}, headers=admin_headers
+    ).get_json()["job_id"]
+    # Queued: the job itself is not finished, and it holds the exam.
+    for job_id in (dry, source):
+        refused = rollback(client, admin_headers, job_id)
+        assert (refused.status_code, refused.get_json()["error"]) == (409, "conflict")
+    run(session, dry)
+    refused = rollback(client, admin_headers, dry)
+    assert (refused.status_code, refused.get_json()["error"]) == (409, "conflict")
+    assert "dry run" in refused.get_json()["message"]
+
+    job_id = rollback(client, admin_headers, source).get_json()["job_id"]
+    again = rollback(client, admin_headers, source)  # queued rollback: and it holds the exam
+    assert again.status_code == 409
+    regrade = client.post(f"/api/v1/exams/{exam.id}/regrade", json={}, headers=admin_headers)
+    assert regrade.status_code == 409  # no regrade while a rollback of the exam runs
+    run(session, job_id)
+    again = rollback(client, admin_headers, source)
+    assert again.status_code == 409 and "already" in again.get_json()["message"]
+
+    other = Job(kind="force_submit", exam_id=exam.id, status="succeeded")
+    session.add(other)
+    session.commit()
+    assert rollback(client, admin_headers, other.id).status_code == 409
+    assert rollback(client, admin_headers, uuid.uuid4()).status_code == 404
+    student = login(client, make_user(session, settings))
+    assert rollback(client, student, source).status_code == 403
+    assert session.scalar(select(func.count()).where(Job.kind == "rollback")) == 1
