@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import Response
 
-from shared.analysis import export, items
+from shared.analysis import export, flags, items
 from shared.models import Role
 from web.downloads import XLSX, attachment
 from web.extensions import read_session
-from web.resources.analysis.schemas import ItemAnalysisSchema
+from web.resources.analysis.schemas import FlagSchema, ItemAnalysisSchema
 from web.security import Blueprint
 
 blp = Blueprint(
@@ -38,3 +38,12 @@ def item_analysis_xlsx(exam_id: uuid.UUID) -> Response:
     """The item analysis as a spreadsheet (formula-safe cells)"""
     data = export.to_xlsx(items.item_analysis(read_session(), exam_id))
     return attachment(data, XLSX, f"item-analysis-{exam_id}.xlsx")
+
+
+@blp.route("/exams/<uuid:exam_id>/flags", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, FlagSchema(many=True))
+def review_flags(exam_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Attempts worth a look (two devices at once, fast high scores, similar wrong answers),
+    with the evidence in words; never a penalty"""
+    return flags.exam_flags(read_session(), exam_id)

@@ -61,3 +61,19 @@ class ItemAnalysisSchema(ma.Schema):
     )
     histogram = ma.fields.List(ma.fields.Nested(HistogramBinSchema), required=True)
     questions = ma.fields.List(ma.fields.Nested(QuestionStatsSchema), required=True)
+
+
+class FlagSchema(ma.Schema):
+    attempt_id = ma.fields.UUID(required=True)
+    student_name = ma.fields.String(required=True)
+    kind = ma.fields.String(
+        required=True,
+        metadata={"description": "concurrent_devices, fast_high_score or similar_answers"},
+    )
+    detail = ma.fields.String(required=True, metadata={"description": "The evidence, in words"})
+    score = ma.fields.Float(
+        required=True, metadata={"description": "Higher: more striking (compare within a kind)"}
+    )
+    related_attempt_id = ma.fields.UUID(
+        required=True, allow_none=True, metadata={"description": "similar_answers: the other"}
+    )

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import Response
 
+from shared.analysis import flags
 from shared.messaging import TaskName
 from shared.models import Attempt, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, exams, grading, results
 from shared.spreadsheets import results as sheets
 from web.downloads import CSV, XLSX, attachment
 from web.errors import ErrorSchema
-from web.extensions import db_session, read_session, send_task
+from web.extensions import cache, db_session, read_session, send_task
 from web.resources.results.schemas import (
     GradedSchema,
     ManualGradeSchema,
@@ -98,12 +99,14 @@ def roster(exam_id: uuid.UUID, pagination_parameters: Any) -> list[dict[str, Any
         limit=pagination_parameters.page_size,
     )
     pagination_parameters.item_count = total
+    flagged = flags.kinds_by_attempt(read_session(), exam_id, cache()) if rows else {}
     return [
         {
             **{c.name: getattr(attempt, c.name) for c in Attempt.__table__.columns},
             "student_email": student.email,
             "student_name": student.full_name,
             "time_remaining_seconds": attempt_views.time_remaining(attempt, now),
+            "flags": flagged.get(str(attempt.id), []),
         }
         for attempt, student in rows
     ]

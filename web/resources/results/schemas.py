@@ -77,6 +77,11 @@ class RosterItemSchema(ma.Schema):
     score = Number(allow_none=True)
     max_score = Number(required=True)
     pending_manual = ma.fields.Integer(required=True)
+    flags = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Review flag kinds of the attempt (GET /exams/{id}/flags)"},
+    )
 
 
 class ReleaseSchema(ma.Schema):

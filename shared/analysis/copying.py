@@ -1,0 +1,123 @@
+"""Answer-copying index: pairs of graded attempts sharing improbably many identical wrong
+answers to choice questions.
+
+For a pair, take the choice questions both answered wrongly (n) and count those where the
+wrong answers are identical (x). If the two worked independently, on question q they pick
+the same wrong answer with chance m_q = sum over wrong answers d of (share of q's wrong
+answerers who chose d)^2; x then follows a Poisson binomial with those chances, and p is
+the chance of x or more identical wrong answers. Among N attempts N(N-1)/2 pairs are
+compared, so the pair is flagged when p * pairs <= SIMILAR_ALPHA (Bonferroni): in an exam
+of honest students, a flag anywhere has at most that chance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import Counter
+from itertools import combinations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.analysis import statistics as st
+from shared.analysis.flag import Flag
+from shared.models import Answer, Attempt, AttemptStatus, Question
+
+CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
+SIMILAR_ALPHA = 0.01  # family-wise chance of a false flag in an exam of honest students
+SIMILAR_MIN_IDENTICAL = 3  # fewer identical wrong answers are never evidence enough
+
+Wrong = dict[uuid.UUID, dict[uuid.UUID, str]]  # attempt -> question -> its wrong answer
+
+
+def similar_answers(session: Session, exam_id: uuid.UUID) -> list[Flag]:
+    """A flag on each attempt of every improbably similar pair, naming the other one."""
+    wrong, attempts = _wrong_answers(session, exam_id)
+    pairs = len(attempts) * (len(attempts) - 1) // 2
+    if pairs == 0:
+        return []
+    chance = _match_chances(wrong)
+    flags = []
+    for (a, b), identical in _shared_counts(wrong).items():
+        if identical < SIMILAR_MIN_IDENTICAL:
+            continue
+        both = wrong[a].keys() & wrong[b].keys()
+        chances = [chance[q] for q in both]
+        p = st.tail_at_least(chances, identical)
+        if p * pairs > SIMILAR_ALPHA:
+            continue
+        flags += _pair_flags(a, b, identical, len(both), sum(chances), p, pairs)
+    return flags
+
+
+def _wrong_answers(session: Session, exam_id: uuid.UUID) -> tuple[Wrong, set[uuid.UUID]]:
+    """Each graded attempt's wrong answers to choice questions (a canonical text each)."""
+    attempts = set(
+        session.scalars(
+            select(Attempt.id).where(
+                Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.GRADED
+            )
+        )
+    )
+    rows = session.execute(
+        select(Answer.attempt_id, Answer.question_id, Answer.response)
+        .join(Attempt, Attempt.id == Answer.attempt_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(
+            Attempt.exam_id == exam_id,
+            Attempt.status == AttemptStatus.GRADED,
+            Question.type.in_(CHOICE_TYPES),
+            Answer.is_correct.is_(False),
+            Answer.response.is_not(None),
+        )
+    )
+    wrong: Wrong = {}
+    for attempt_id, question_id, response in rows:
+        if response is None:  # a JSON null (a cleared answer) is an omission, not an answer
+            continue
+        canonical = sorted(response) if isinstance(response, list) else response
+        wrong.setdefault(attempt_id, {})[question_id] = json.dumps(canonical)
+    return wrong, attempts
+
+
+def _match_chances(wrong: Wrong) -> dict[uuid.UUID, float]:
+    """Per question, the chance two independent wrong answerers give the same wrong answer."""
+    counts: dict[uuid.UUID, Counter[str]] = {}
+    for answers in wrong.values():
+        for question_id, answer in answers.items():
+            counts.setdefault(question_id, Counter())[answer] += 1
+    chances = {}
+    for question_id, chosen in counts.items():
+        total = sum(chosen.values())
+        chances[question_id] = sum((c / total) ** 2 for c in chosen.values())
+    return chances
+
+
+def _shared_counts(wrong: Wrong) -> Counter[tuple[uuid.UUID, uuid.UUID]]:
+    """Identical wrong answers per pair of attempts that share at least one, through an
+    index of who gave each wrong answer (pairs sharing none are never visited)."""
+    givers: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+    for attempt_id, answers in wrong.items():
+        for question_id, answer in answers.items():
+            givers.setdefault((question_id, answer), []).append(attempt_id)
+    shared: Counter[tuple[uuid.UUID, uuid.UUID]] = Counter()
+    for attempts in givers.values():
+        shared.update(combinations(sorted(attempts), 2))
+    return shared
+
+
+def _pair_flags(
+    a: uuid.UUID, b: uuid.UUID, identical: int, both: int, expected: float, p: float, pairs: int
+) -> list[Flag]:
+    score = round(-math.log10(max(p, 1e-300)), 2)
+    flags = []
+    for mine, other in ((a, b), (b, a)):
+        detail = (
+            f"{identical} of the {both} questions both got wrong have the same wrong answer as "
+            f"attempt {other}; expected {expected:.1f} by chance; p = {p:.2g} "
+            f"({pairs} pairs of attempts compared)."
+        )
+        flags.append(Flag(mine, "similar_answers", detail, score, related_attempt_id=other))
+    return flags
