@@ -260,6 +260,25 @@ class Settings(BaseSettings):
         "120 per minute", description="Autosaves allowed per attempt"
     )
 
+    # LTI 1.3 tool (docs/lti.md). Every API process and worker must sign with the same key.
+    LTI_PRIVATE_KEY_FILE: Path | None = Field(
+        None,
+        description="PEM RSA private key the LTI tool signs with (2048+ bits); unset: "
+        "generated once under VAR_DIR in embedded mode, LTI off in server mode",
+    )
+    LTI_LOGIN_SECONDS: int = Field(
+        600, ge=30, le=3600, description="How long an LTI login's state and nonce stay valid"
+    )
+    LTI_HANDOFF_SECONDS: int = Field(
+        120, ge=10, le=900, description="How long the one-time code after an LTI launch lives"
+    )
+    LTI_HTTP_TIMEOUT_SECONDS: float = Field(
+        10.0, gt=0, le=60, description="Timeout of each call to a platform (keys, tokens, AGS, NRPS)"
+    )
+    LTI_GRADE_SWEEP_SECONDS: int = Field(
+        30, ge=1, le=3600, description="How often beat sends the LTI grade posts that are due"
+    )
+
     # Observability (docs/operations.md, "Metrics and alerts"). With METRICS_TOKEN set,
     # /metrics and the worker's exporter want `Authorization: Bearer <token>`; unset, they
     # are open, as a private network's Prometheus expects.

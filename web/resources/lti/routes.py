@@ -2,6 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+from flask import Response, redirect, request
+from flask.views import MethodView
+
+from shared.interop.lti import deep_linking, flow, handoffs, keys, platforms
+from shared.models import utcnow
+from shared.people import accounts
+from web.errors import ErrorSchema
+from web.extensions import db_session, settings
+from web.resources.auth.routes import _token_pair as token_pair  # the one maker of token pairs
+from web.resources.lti.pages import deep_link_picker, deep_link_return
+from web.resources.lti.schemas import (
+    DeepLinkFormSchema,
+    DeploymentsSchema,
+    LaunchFormSchema,
+    LoginArgsSchema,
+    LtiSessionSchema,
+    PlatformCreateSchema,
+    PlatformSchema,
+    SessionCodeSchema,
+)
 from web.security import Blueprint
 
 blp = Blueprint(
@@ -10,3 +33,128 @@ blp = Blueprint(
     url_prefix="/api/v1/lti",
     description="LTI 1.3 tool: login, launch, JWKS, platform registrations",
 )
+
+
+@blp.route("/jwks")
+@blp.response(200)
+@blp.alt_response(503, schema=ErrorSchema, description="lti_not_configured")
+def jwks() -> dict[str, Any]:
+    """The tool's public key set (platforms verify our signatures with it)"""
+    return keys.jwks(settings())
+
+
+@blp.route("/login", methods=["GET"])
+@blp.arguments(LoginArgsSchema, location="query")
+@blp.response(302, description="To the platform's authorization endpoint")
+@blp.alt_response(401, schema=ErrorSchema, description="lti_platform_unknown")
+def login(params: dict[str, str]) -> Response:
+    """OIDC third-party initiated login: redirect to the platform with a state and nonce"""
+    return _login(params)
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginArgsSchema, location="form")
+@blp.response(302, description="To the platform's authorization endpoint")
+@blp.alt_response(401, schema=ErrorSchema, description="lti_platform_unknown")
+def login_form(params: dict[str, str]) -> Response:
+    """OIDC third-party initiated login, form-posted (as Moodle does)"""
+    return _login(params)
+
+
+def _login(params: dict[str, str]) -> Response:
+    url = flow.login(db_session(), settings(), params, secure=request.is_secure, now=utcnow())
+    db_session().commit()
+    return redirect(url, code=302)
+
+
+@blp.route("/launch", methods=["POST"])
+@blp.arguments(LaunchFormSchema, location="form")
+@blp.response(303, description="Into the web client, or the deep-linking picker (200)")
+@blp.alt_response(401, schema=ErrorSchema, description="lti_state_invalid, lti_nonce_invalid, "
+                  "lti_token_invalid, lti_platform_unknown, lti_deployment_unknown")  # fmt: skip
+@blp.alt_response(403, schema=ErrorSchema, description="lti_role_not_allowed, account_disabled")
+@blp.alt_response(409, schema=ErrorSchema, description="lti_link_unmapped")
+def launch(form: dict[str, str]) -> Response:
+    """The platform posts the signed id_token: sign the learner in and open the exam"""
+    session, now = db_session(), utcnow()
+    outcome = flow.launch(session, settings(), form, secure=request.is_secure, now=now)
+    session.commit()
+    if outcome.kind == "deep_link":
+        return deep_link_picker(deep_linking.choices(session, outcome.code, now), outcome.code)
+    # The code rides in the fragment: never sent to a server, never in a Referer.
+    return redirect(f"{settings().public_url}/#/lti?code={outcome.code}", code=303)
+
+
+@blp.route("/session", methods=["POST"])
+@blp.arguments(SessionCodeSchema)
+@blp.response(200, LtiSessionSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="lti_code_invalid: unknown, expired, used")
+def lti_session(data: dict[str, str]) -> dict[str, Any]:
+    """Exchange the one-time code of a launch for a token pair (once)"""
+    session = db_session()
+    handoff = handoffs.spend(session, data["code"], "session", utcnow())
+    assert handoff.user_id is not None
+    user = accounts.get_user(session, handoff.user_id)
+    session.commit()
+    exam_id = (handoff.data or {})["exam_id"]
+    return {**token_pair(user, uuid.uuid4().hex), "user": user, "exam_id": exam_id}
+
+
+@blp.route("/deep-link", methods=["POST"])
+@blp.arguments(DeepLinkFormSchema, location="form")
+@blp.response(200, description="An HTML page posting the signed response to the platform")
+@blp.alt_response(401, schema=ErrorSchema, description="lti_code_invalid")
+def deep_link(form: dict[str, Any]) -> Response:
+    """The instructor's pick: sign the deep-linking response placing the exam"""
+    session = db_session()
+    answer = deep_linking.respond(session, settings(), form["code"], form["exam_id"], utcnow())
+    session.commit()
+    return deep_link_return(answer.return_url, answer.jwt)
+
+
+@blp.route("/platforms")
+class Platforms(MethodView):
+    @blp.auth("admin")
+    @blp.response(200, PlatformSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Registered platforms"""
+        return platforms.listing(db_session())
+
+    @blp.auth("admin")
+    @blp.arguments(PlatformCreateSchema)
+    @blp.response(201, PlatformSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="lti_platform_exists")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register a platform (issuer, client id, its endpoints and deployment ids)"""
+        session = db_session()
+        platform = platforms.register(session, data)
+        session.commit()
+        return platforms.view(session, platform)
+
+
+@blp.route("/platforms/<uuid:platform_id>")
+class PlatformById(MethodView):
+    @blp.auth("admin")
+    @blp.response(200, PlatformSchema)
+    def get(self, platform_id: uuid.UUID) -> dict[str, Any]:
+        """One registered platform"""
+        return platforms.view(db_session(), platforms.get(db_session(), platform_id))
+
+    @blp.auth("admin")
+    @blp.response(204)
+    def delete(self, platform_id: uuid.UUID) -> None:
+        """Forget a platform: its launches stop; users and attempts stay"""
+        platforms.remove(db_session(), platform_id)
+        db_session().commit()
+
+
+@blp.route("/platforms/<uuid:platform_id>/deployments", methods=["POST"])
+@blp.auth("admin")
+@blp.arguments(DeploymentsSchema)
+@blp.response(200, PlatformSchema)
+def add_deployments(data: dict[str, Any], platform_id: uuid.UUID) -> dict[str, Any]:
+    """Add deployment ids of our tool on a registered platform"""
+    session = db_session()
+    platforms.add_deployments(session, platform_id, data["deployment_ids"])
+    session.commit()
+    return platforms.view(session, platforms.get(session, platform_id))
