@@ -24,11 +24,8 @@ from shared.spreadsheets.questions import CellError
 # with their content (nh3), entities are decoded.
 _SPACE = re.compile(r"\s+")
 _BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(p|div|li|tr|h[1-6]|blockquote|pre)\s*>", re.I)
-_MEDIA = re.compile(
-    r"<\s*(img|object|embed|video|audio|source|iframe)\b[^>]*?"
-    r"(?:\b(?:src|data|href)\s*=\s*[\"']?([^\"'\s>]+))?",
-    re.I,
-)
+_MEDIA = re.compile(r"<\s*(img|object|embed|video|audio|source|iframe)\b([^>]*)>?", re.I)
+_SOURCE = re.compile(r"""\b(?:src|data|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 PLUGINFILE = "@@PLUGINFILE@@"
 
 
@@ -67,7 +64,11 @@ def media_in(markup: str | None) -> list[str]:
     """The files an HTML fragment refers to (images, objects, Moodle's @@PLUGINFILE@@)."""
     if not markup:
         return []
-    found = [m.group(2) or m.group(1) for m in _MEDIA.finditer(markup)]
+    found = []
+    for match in _MEDIA.finditer(markup):
+        source = _SOURCE.search(match.group(2))
+        named = source and next(g for g in source.groups() if g is not None)
+        found.append(named or match.group(1))
     if PLUGINFILE in markup and not found:
         found.append(PLUGINFILE)
     return [name.replace(PLUGINFILE + "/", "") for name in found]
@@ -152,7 +153,11 @@ def points_of(result: ReadResult, item: Item, value: str | None) -> Decimal | No
     rounded = number.quantize(Decimal("0.01"))
     if rounded != number:
         result.warnings.append(item.error(f"points {value} rounded to {rounded}"))
-    return rounded.to_integral_value() if rounded == rounded.to_integral_value() else rounded
+    return (
+        rounded.to_integral_value()
+        if rounded == rounded.to_integral_value()
+        else rounded.normalize()
+    )
 
 
 def number_text(value: Any) -> str:

@@ -119,7 +119,11 @@ def _question(
         result.errors.append(item.error(f"unbalanced braces {{ }} in the question at line {line}"))
         return
     if opens == 0:
-        result.errors.append(item.error("a description (text without answers) is not a question"))
+        result.errors.append(
+            item.error(
+                "description items (text without answers) cannot be imported (type: description)"
+            )
+        )
         return
     if opens > 1:
         result.errors.append(item.error("several answer blocks (embedded answers) are not held"))

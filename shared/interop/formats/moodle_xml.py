@@ -88,10 +88,14 @@ def _question(
         )
         return
     prompt = child(question, "questiontext")
-    note_media(result, item, _text(prompt), *(_text(a) for a in children(question, "answer")))
-    if prompt is not None and children(prompt, "file"):
-        names = ", ".join(f.get("name", "?") for f in children(prompt, "file"))
-        result.warnings.append(item.error(f"embedded files are not imported ({names})"))
+    texts = [_text(prompt), *(_text(a) for a in children(question, "answer"))]
+    note_media(result, item, *texts)
+    files = [f.get("name", "?") for f in descendants(question, "file")]
+    unnamed = [name for name in files if not any(name in text for text in texts)]
+    if unnamed:
+        result.warnings.append(
+            item.error(f"embedded files are not imported ({', '.join(unnamed)})")
+        )
     data = read_type(result, item, question)
     if data is None:
         return
