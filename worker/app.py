@@ -9,6 +9,7 @@ from celery.schedules import crontab
 
 from shared.config import get_settings
 from shared.db import dispose_engines
+from shared.interop.lti import LtiTask
 from shared.logs import configure_logging, connect_task_request_ids
 from shared.messaging import TaskName, create_celery
 from shared.services.monitoring import BEAT_HEARTBEAT_TASK, connect_sent_at_stamp
@@ -43,6 +44,13 @@ app.conf.beat_schedule = {
         "schedule": float(settings.BEAT_HEARTBEAT_SECONDS),
         "options": {"expires": float(settings.BEAT_HEARTBEAT_SECONDS)},
     },
+    # LTI grade passback: posts written with a released result go out from here.
+    "send-due-lti-grades": {
+        "task": LtiTask.SEND_DUE_GRADES,
+        "schedule": float(settings.LTI_GRADE_SWEEP_SECONDS),
+        "options": {"expires": float(settings.LTI_GRADE_SWEEP_SECONDS)},
+    },
+    "purge-expired-lti-codes": {"task": LtiTask.PURGE_EXPIRED, "schedule": crontab(minute=41)},
 }
 
 

@@ -83,7 +83,18 @@ def _score_text(score: Decimal | None, max_score: Decimal) -> str:
 
 
 def result_released(session: Session, attempt: Attempt, exam: Exam) -> uuid.UUID | None:
+    _queue_lti_grades(session, exam, [attempt])
     return notify(session, **result_row(attempt, exam))
+
+
+def _queue_lti_grades(session: Session, exam: Exam, attempts: list[Any]) -> None:
+    """The platform's gradebook hears of a visible score in the same transaction as the
+    student (an outbox row per grade column; a task posts it)."""
+    # Imported here: pylti1p3 stays off the import path of everything that notifies.
+    from shared.interop.lti import grades as lti_grades
+    from shared.models.base import utcnow
+
+    lti_grades.queue(session, exam, attempts, utcnow())
 
 
 def result_row(attempt: Any, exam: Exam) -> dict[str, Any]:
@@ -108,6 +119,7 @@ def result_row(attempt: Any, exam: Exam) -> dict[str, Any]:
 def score_changed(
     session: Session, attempt: Attempt, exam: Exam, old: Decimal | None, new: Decimal, event: str
 ) -> uuid.UUID | None:
+    _queue_lti_grades(session, exam, [attempt])
     return notify(session, **score_changed_row(attempt, exam, old, new, event))
 
 
@@ -146,6 +158,8 @@ def on_graded(session: Session, attempt: Attempt, now: datetime) -> list[uuid.UU
 def on_graded_many(session: Session, graded: list[Any], now: datetime) -> list[uuid.UUID]:
     """`on_graded` for a batch (rows with an Attempt's fields): one multi-row INSERT."""
     exams = {e: session.get(Exam, e) for e in {g.exam_id for g in graded}}
+    for exam in (e for e in exams.values() if e is not None):
+        _queue_lti_grades(session, exam, [g for g in graded if g.exam_id == exam.id])
     visible = {e for e, exam in exams.items() if exam is not None and results_visible(exam, now)}
     rows = [result_row(g, exams[g.exam_id]) for g in graded if g.exam_id in visible]
     return notify_many(session, rows)

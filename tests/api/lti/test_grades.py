@@ -1,0 +1,122 @@
+"""Grade passback: a launch, an attempt, grading, the release; the score reaches the
+simulated platform's line item with a token got by our signed client assertion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from shared.interop.lti import grades
+from shared.interop.lti.models import GradePostStatus, LtiGradePost
+from shared.models import utcnow
+from shared.services import grading, notifications
+from tests.api.lti.steps import exchange, launch
+from tests.factories import bearer, login, make_exam, make_user
+
+pytestmark = pytest.mark.usefixtures("registered")
+
+
+@pytest.fixture
+def exam(session):  # type: ignore[no-untyped-def]
+    return make_exam(session, audience="assigned", title="Algebra", results_release="manual")
+
+
+def sit(client, session, exam, headers) -> str:  # type: ignore[no-untyped-def]
+    """Start, answer the one question right, submit; then what the grading task does."""
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+    question_id = attempt["questions"][0]["id"]
+    submitted = client.post(
+        f"/api/v1/attempts/{attempt['id']}/submit",
+        json={"answers": [{"question_id": question_id, "response": "B"}]},
+        headers=headers,
+    )
+    assert submitted.status_code == 202, submitted.get_json()
+    graded = grading.grade_submitted(session, attempt["id"], utcnow())
+    notifications.on_graded(session, graded, utcnow())
+    session.commit()
+    return attempt["id"]
+
+
+def deliver_due(session, settings, now=None) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the sweep and the send task do, in-process (the HTTP calls are real)."""
+    now = now or utcnow()
+    outcomes = []
+    for post_id in grades.due(session, now):
+        claimed = grades.claim(session, post_id, now)
+        assert claimed is not None
+        session.commit()
+        outcomes.append(grades.record(session, post_id, grades.send(settings, claimed), now))
+        session.commit()
+    return outcomes
+
+
+def posts(session) -> list[LtiGradePost]:  # type: ignore[no-untyped-def]
+    return list(session.scalars(select(LtiGradePost)))
+
+
+def test_scores_go_back_once_results_are_released(client, session, settings, platform, admin, exam):
+    code = launch(client, platform, sub="learner-7", custom={"exam_id": str(exam.id)})
+    signed_in = exchange(client, code).get_json()
+    attempt_id = sit(client, session, exam, bearer(signed_in["access_token"]))
+    # A classmate who signs in with a password, not through the platform: no grade post.
+    outsider = make_user(session, settings)
+    assign = {"user_ids": [str(outsider.user.id), signed_in["user"]["id"]], "group_ids": []}
+    assigned = client.put(f"/api/v1/exams/{exam.id}/assignees", json=assign,
+                          headers=login(client, admin))  # fmt: skip
+    assert assigned.status_code == 200, assigned.get_json()
+    sit(client, session, exam, login(client, outsider))
+    assert posts(session) == []  # graded, but not released: the gradebook waits too
+
+    released = client.post(f"/api/v1/exams/{exam.id}/release-results", headers=login(client, admin))
+    assert released.status_code == 200
+    [post] = posts(session)
+    assert (str(post.attempt_id), post.status, post.sub) == (attempt_id, "pending", "learner-7")
+
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    assert platform.assertion_errors == []
+    [score] = platform.scores
+    assert score["path"] == "/lineitems/1/lineitem/scores?type_id=7"
+    assert score["userId"] == "learner-7"
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (1.0, 1.0)
+    assert score["activityProgress"] == "Completed"
+    assert score["gradingProgress"] == "FullyGraded"
+    assert score["timestamp"].startswith(str(utcnow().year))
+    # Released again: the same score is not posted twice.
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=login(client, admin))
+    assert len(posts(session)) == 1
+    assert deliver_due(session, settings) == []
+
+
+def test_a_failed_post_is_tried_again_after_the_back_off(
+    client, session, settings, platform, admin, exam
+):
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    sit(client, session, exam, bearer(token.get_json()["access_token"]))
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=login(client, admin))
+    platform.score_failures = 1
+    assert deliver_due(session, settings) == [GradePostStatus.PENDING]
+    [post] = posts(session)
+    session.refresh(post)
+    assert (post.tries, post.response_code) == (1, 503)
+    assert post.next_try_at > utcnow()
+    assert deliver_due(session, settings) == []  # not due yet
+    assert deliver_due(session, settings, post.next_try_at + timedelta(seconds=1)) == ["sent"]
+    assert len(platform.scores) == 1
+
+
+def test_a_platform_that_cannot_verify_our_assertion_gets_no_score(
+    client, session, settings, platform, admin, exam
+):
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    sit(client, session, exam, bearer(token.get_json()["access_token"]))
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=login(client, admin))
+    # The platform checks assertions against a key set that is not ours: refused (401).
+    platform.tool_jwks_url = platform.url + "/jwks"
+    assert deliver_due(session, settings) == [GradePostStatus.PENDING]
+    assert platform.scores == []
+    assert platform.assertion_errors
+    [post] = posts(session)
+    session.refresh(post)
+    assert post.response_code == 401
