@@ -308,6 +308,28 @@ class Settings(BaseSettings):
         description="OpenTelemetry traces for Flask and Celery (OTEL_* variables configure them)",
     )
 
+    # Webhooks (docs/webhooks.md). Targets on internal addresses are refused unless listed.
+    WEBHOOK_ALLOWED_HOSTS: str = Field(
+        "",
+        description="Webhook hosts allowed even on internal addresses and over http: "
+        "comma-separated names or *.domain patterns",
+    )
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(
+        5.0, gt=0, le=60, description="How long one webhook POST may take before it is retried"
+    )
+    # Tests shrink the back-off (and the 24 h give-up) with this; 1 in production.
+    WEBHOOK_RETRY_SCALE: float = Field(
+        1.0, gt=0, le=1, description="Scale of webhook retry delays and give-up time (tests)"
+    )
+    WEBHOOK_SWEEP_SECONDS: int = Field(
+        15, ge=1, le=3600, description="How often beat sends the webhook deliveries that are due"
+    )
+    # Publishing an event checks a per-process copy of the subscribed endpoints: a new
+    # endpoint gets events from at most this long after it is created.
+    WEBHOOK_ENDPOINTS_CACHE_SECONDS: float = Field(
+        5.0, ge=0, le=300, description="How long a process trusts its copy of the endpoint list"
+    )
+
     @field_validator("DATABASE_URL", "DATABASE_REPLICA_URL")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:

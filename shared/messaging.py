@@ -32,6 +32,9 @@ class TaskName:
     START_ROLLBACK = "bulk.start_rollback"
     ROLLBACK_CHUNK = "bulk.rollback_chunk"
     RESUME_STALLED_JOBS = "bulk.resume_stalled_jobs"
+    DELIVER_WEBHOOK = "webhooks.deliver"
+    DELIVER_WEBHOOKS = "webhooks.deliver_many"
+    SEND_DUE_WEBHOOKS = "webhooks.send_due"
 
 
 class QueueName:

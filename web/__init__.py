@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared.cache import create_cache
 from shared.config import Settings, get_settings
 from shared.db import replica_session_factory, session_factory
+from shared.events import outbox
 from shared.logs import configure_logging
 from shared.messaging import create_celery
 from web import errors
@@ -37,6 +38,8 @@ def create_app(
     app.config.update(_flask_config(settings))
     app.extensions["exam.settings"] = settings
     app.extensions["exam.celery"] = create_celery(settings)
+    # Webhook deliveries a request's transaction wrote are sent once it commits.
+    outbox.send_after_commit(outbox.celery_sender(app.extensions["exam.celery"]))
     app.extensions["exam.cache"] = create_cache(settings)
     if settings.PROXY_FIX_X_FOR:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]

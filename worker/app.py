@@ -34,6 +34,11 @@ app.conf.beat_schedule = {
     "release-due-results": {"task": TaskName.RELEASE_DUE_RESULTS, "schedule": 30.0},
     "resend-pending-emails": {"task": TaskName.RESEND_EMAILS, "schedule": 60.0},
     "resume-stalled-jobs": {"task": TaskName.RESUME_STALLED_JOBS, "schedule": 60.0},
+    "send-due-webhooks": {
+        "task": TaskName.SEND_DUE_WEBHOOKS,
+        "schedule": float(settings.WEBHOOK_SWEEP_SECONDS),
+        "options": {"expires": float(settings.WEBHOOK_SWEEP_SECONDS)},
+    },
     "purge-revoked-sessions": {
         "task": TaskName.PURGE_REVOKED_SESSIONS,
         "schedule": crontab(minute=17),

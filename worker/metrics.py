@@ -65,6 +65,12 @@ class WorkerMetrics:
             ["reason"],
             registry=registry,
         )
+        self.webhook_deliveries = Counter(
+            "exam_webhook_deliveries",
+            "Webhook delivery tries, by outcome (delivered, retrying, failed)",
+            ["outcome"],
+            registry=registry,
+        )
 
 
 @cache
@@ -79,6 +85,10 @@ def observe_grading_latency(seconds: float) -> None:
 
 def count_email_failure(reason: str) -> None:
     metrics().email_failures.labels(reason).inc()
+
+
+def count_webhook_delivery(outcome: str) -> None:
+    metrics().webhook_deliveries.labels(outcome).inc()
 
 
 # --- the exporter ----------------------------------------------------------------------

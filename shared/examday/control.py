@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, NotFound
+from shared.events import hooks as webhook_events
 from shared.exam_rules import expires_at
 from shared.examday.timing import TimeChange, recompute
 from shared.models import (
@@ -104,6 +105,7 @@ def _submit_as_admin(
             insert(AttemptEvent),
             [{"attempt_id": i, "kind": "submitted", "data": data} for i in claimed],
         )
+        webhook_events.attempts_submitted(session, claimed, now, SubmitReason.ADMIN)
     return claimed
 
 

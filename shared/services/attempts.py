@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.cache import Cache
 from shared.errors import Conflict, NotFound, PermissionDenied
+from shared.events import hooks as webhook_events
 from shared.exam_rules import deadline_for, expires_at, is_open
 from shared.models import (
     Answer,
@@ -214,6 +215,7 @@ def submit(
     if not claimed:
         raise Conflict("this attempt is already submitted", code="already_submitted")
     session.add(AttemptEvent(attempt_id=attempt.id, kind="submitted", data={"by": "student"}))
+    webhook_events.attempts_submitted(session, [attempt.id], now, SubmitReason.STUDENT)
     session.flush()
     session.refresh(attempt)
     return attempt

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from shared.events import hooks as webhook_events
 from shared.models import Answer, Attempt, AttemptEvent, AttemptStatus
 from shared.services import grading
 
@@ -168,6 +169,8 @@ def _write(session: Session, computed: list[tuple[Any, ...]], now: datetime) -> 
     ]
     if events:
         session.execute(insert(AttemptEvent), events)
+    # In the batch's savepoint: a batch written one by one publishes each attempt once.
+    webhook_events.attempts_graded(session, [_graded(r, t) for r, _, t, _ in computed], now)
 
 
 def write_grades(session: Session, computed: list[tuple[Any, ...]], now: datetime) -> None:

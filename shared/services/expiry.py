@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from shared.events import hooks as webhook_events
 from shared.models import Attempt, AttemptEvent, AttemptStatus, SubmitReason
 
 SWEEP_BATCH = 500
@@ -47,6 +48,7 @@ def settle(session: Session, attempt: Attempt, now: datetime, *, by: str = "requ
     ).rowcount
     if claimed:
         session.add(AttemptEvent(attempt_id=attempt.id, kind="expired", data={"by": by}))
+        webhook_events.attempts_submitted(session, [attempt.id], now, SubmitReason.TIMEOUT)
     session.refresh(attempt)
     return bool(claimed)
 
@@ -91,6 +93,7 @@ def submit_overdue(
             insert(AttemptEvent),
             [{"attempt_id": i, "kind": "expired", "data": {"by": by}} for i in claimed],
         )
+        webhook_events.attempts_submitted(session, claimed, now, SubmitReason.TIMEOUT)
     return claimed
 
 

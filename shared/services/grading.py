@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events import hooks as webhook_events
 from shared.grading import grade
 from shared.models import (
     Answer,
@@ -146,6 +147,7 @@ def grade_submitted(session: Session, attempt_id: uuid.UUID, now: datetime) -> A
     assert attempt is not None
     totals = apply_grades(session, attempt, keys_for(session, attempt), now)
     session.add(AttemptEvent(attempt_id=attempt_id, kind="graded", data=_event(totals)))
+    webhook_events.attempts_graded(session, [attempt], now)
     return attempt
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
+from shared.events import hooks as webhook_events
 from shared.exam_rules import results_visible
 from shared.models import (
     Attempt,
@@ -167,6 +168,8 @@ def on_graded_many(session: Session, graded: list[Any], now: datetime) -> list[u
 
 def release_exam(session: Session, exam: Exam, now: datetime) -> list[uuid.UUID]:
     """Results just became visible: tell every student with a graded attempt (once)."""
+    if exam.results_notified_at is None:  # a second release is not news to a receiver
+        webhook_events.results_released(session, exam, now)
     exam.results_notified_at = now
     attempts = session.scalars(
         select(Attempt).where(Attempt.exam_id == exam.id, Attempt.status == AttemptStatus.GRADED)

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from shared.errors import Conflict, NotFound
+from shared.events import hooks as webhook_events
 from shared.exam_rules import results_visible
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Job, JobItem, JobStatus
 from shared.question_types import json_number
@@ -283,6 +284,7 @@ def refresh(session: Session, job_id: uuid.UUID, now: datetime) -> Job | None:
 def _finish(job: Job, now: datetime) -> None:
     job.status = JobStatus.FAILED if job.total and job.failed == job.total else JobStatus.SUCCEEDED
     job.finished_at = now
+    webhook_events.regrade_finished(object_session(job), job, now)
 
 
 def stalled(

@@ -84,12 +84,33 @@ def world(app, db, client, session, settings) -> World:  # type: ignore[no-untyp
     )
     group = groups.create_group(session, name="Class 7A")
     groups.insert_members(session, group.id, [owner.user.id])
+    hook, delivery = webhook_with_a_delivery(session, first["id"])
     session.commit()
     ids = {
         "exam_id": str(exam.id), "question_id": str(questions[1].id), "attempt_id": second["id"],
         "job_id": str(job.id), "notification_id": str(notification),
         "student_id": str(owner.user.id), "user_id": str(owner.user.id),
-        "group_id": str(group.id),
+        "group_id": str(group.id), "webhook_id": str(hook.id), "delivery_id": str(delivery.id),
     }  # fmt: skip
     secrets = [other["id"], str(intruder.user.id), intruder.email, str(admin.user.id), admin.email]
+    secrets.append(hook.secret)
     return World(ids=ids, owner=owner, intruder=intruder, admin=admin, secrets=secrets)
+
+
+def webhook_with_a_delivery(session, attempt_id: str):  # type: ignore[no-untyped-def]
+    """A webhook endpoint and one delivery of an event to it (written directly: the outbox's
+    per-process endpoint cache has nothing to do with routes' guards)."""
+    from shared.events import endpoints
+    from shared.events.models import EVENT_TYPES, OutboxEvent, WebhookDelivery
+
+    hook = endpoints.create(
+        session, url="https://93.184.215.14/hook", events=list(EVENT_TYPES), active=True,
+        allowed_hosts=[], now=utcnow(),
+    )  # fmt: skip
+    event = OutboxEvent(type="attempt.graded", data={"attempt_id": attempt_id})
+    session.add(event)
+    session.flush()
+    delivery = WebhookDelivery(event_id=event.id, endpoint_id=hook.id)
+    session.add(delivery)
+    session.flush()
+    return hook, delivery
