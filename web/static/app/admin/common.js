@@ -30,6 +30,7 @@ export function examTabs(examId, currentTab) {
     ['roster', `#/admin/exams/${examId}/roster`, 'Roster'],
     ['grading', `#/admin/exams/${examId}/grading`, 'Grading queue'],
     ['regrade', `#/admin/exams/${examId}/regrade`, 'Regrade'],
+    ['analysis', `#/admin/exams/${examId}/analysis`, 'Analysis'],
   ];
   return h('nav', { class: 'tabs', 'aria-label': 'This exam' }, h('ul', {}, tabs.map(([key, href, label]) =>
     h('li', {}, h('a', { href, text: label, 'aria-current': key === currentTab ? 'page' : null })))));

@@ -10,6 +10,7 @@ import { livePanel } from './live_panel.js';
 
 const REFRESH_MS = 3000;
 const REASONS = { timeout: 'time ran out', admin: 'submitted by an admin' };
+const FLAGS = { concurrent_devices: 'two devices', fast_high_score: 'fast high score', similar_answers: 'similar answers' };
 
 export async function render(main, ctx) {
   const id = ctx.params[0];
@@ -41,6 +42,7 @@ export async function render(main, ctx) {
       ['Time left', (r) => h('span', { class: 'time-left', text: timeLeft(r) })],
       ['Score', (r) => [score(r.score, r.max_score), r.pending_manual ? h('span', { class: 'muted small', text: ` (${r.pending_manual} to grade)` }) : null]],
       ['Last activity', (r) => formatDateTime(r.last_activity_at)],
+      ['Flags', (r) => (r.flags?.length ? h('a', { href: `#/admin/exams/${id}/analysis`, class: 'pill pending', text: r.flags.map((f) => FLAGS[f] || f).join(', ') }) : '—')],
       ['Actions', (r) => (exam.status === 'published' ? rowActions(r, errors, load) : '—')],
     ], rows, { empty: 'Nobody has started this exam yet.' }));
   }
@@ -49,7 +51,7 @@ export async function render(main, ctx) {
     rows = await fetchAll(`/exams/${id}/attempts`);
     fetchedAt = performance.now();
     updated.textContent = `Updated ${formatTime(Date.now())}; refreshes every ${REFRESH_MS / 1000} seconds.`;
-    const key = JSON.stringify(rows.map((r) => [r.id, r.status, r.score, r.pending_manual, r.last_activity_at, r.deadline]));
+    const key = JSON.stringify(rows.map((r) => [r.id, r.status, r.score, r.pending_manual, r.last_activity_at, r.deadline, r.flags]));
     if (key !== drawn) draw();
     drawn = key;
   }
