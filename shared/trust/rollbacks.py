@@ -54,14 +54,9 @@ def create_rollback(session: Session, job_id: uuid.UUID, *, admin_id: uuid.UUID)
     source = session.get(Job, job_id)
     if source is None:
         raise NotFound("job not found")
-    if source.kind not in UNDOABLE:
-        raise Conflict("only a regrade or a rollback can be rolled back")
-    if source.dry_run:
-        raise Conflict("a dry run changed nothing: there is nothing to roll back")
-    if source.status in ACTIVE:
-        raise Conflict("the job is still running: roll it back once it has finished")
-    if session.scalar(select(Job.id).where(Job.rollback_of == job_id)) is not None:
-        raise Conflict("this job was rolled back already: roll back its rollback instead")
+    refusal = _refusal(session, source)
+    if refusal:
+        raise Conflict(refusal)
     job = Job(
         id=uuid.uuid4(),
         kind=ROLLBACK,
@@ -76,6 +71,31 @@ def create_rollback(session: Session, job_id: uuid.UUID, *, admin_id: uuid.UUID)
     except IntegrityError:  # the unique indexes decide races between two requests
         raise Conflict("a regrade or rollback of this exam is queued or running") from None
     return job
+
+
+def _refusal(session: Session, source: Job) -> str | None:
+    """Why this job cannot be rolled back now, if it cannot."""
+    if source.kind not in UNDOABLE:
+        return "only a regrade or a rollback can be rolled back"
+    if source.dry_run:
+        return "a dry run changed nothing: there is nothing to roll back"
+    if source.status in ACTIVE:
+        return "the job is still running: roll it back once it has finished"
+    if session.scalar(select(Job.id).where(Job.rollback_of == source.id)) is not None:
+        return "this job was rolled back already: roll back its rollback instead"
+    # One history: undo the latest change first, or a later regrade's grades would all be
+    # "changed since" and kept, and the rollback would silently do nothing.
+    undone = select(Job.rollback_of).where(Job.rollback_of.is_not(None))
+    later = select(Job.id).where(
+        Job.exam_id == source.exam_id,
+        Job.kind == regrades.REGRADE,
+        ~Job.dry_run,
+        Job.created_at > source.created_at,
+        Job.id.not_in(undone),
+    )
+    if session.scalar(later.limit(1)) is not None:
+        return "a later regrade of this exam changed scores since: roll that one back first"
+    return None
 
 
 def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.UUID]] | None:

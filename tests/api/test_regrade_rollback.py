@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from shared.models import Answer, AttemptEvent, Job, utcnow
+from shared.models import Answer, AttemptEvent, Exam, Job, utcnow
 from shared.services import grading, notifications, regrades
 from shared.trust import rollbacks
 from tests.factories import login, make_exam, make_question, make_user
@@ -38,15 +38,19 @@ def take(client, session, settings, exam, responses):
     return attempt["id"], headers
 
 
-def run(session, job_id, *, twice=False):
-    """What the bulk worker does, in-process: start, every chunk (twice: a redelivery),
-    recount."""
+def run(session, job_id, *, twice=False, one_by_one=False):
+    """What the bulk worker does, in-process: start, every chunk (twice: a redelivery; one
+    by one: the path taken when a chunk's bulk write fails), recount."""
     session.expire_all()
     job = session.get(Job, job_id)
     service = rollbacks if job.kind == rollbacks.ROLLBACK else regrades
     for chunk in service.start(session, job.id, utcnow()) or []:
         for _ in range(2 if twice else 1):
-            service.run_chunk(session, job.id, chunk, utcnow())
+            if one_by_one:
+                exam = session.get(Exam, job.exam_id)
+                regrades._run_one_by_one(session, job, exam, chunk, utcnow())
+            else:
+                service.run_chunk(session, job.id, chunk, utcnow())
             regrades.refresh(session, job.id, utcnow())
     session.commit()
     session.expire_all()
@@ -73,6 +77,10 @@ def score(client, headers, attempt_id):
 
 @pytest.fixture
 def regraded(client, session, settings, admin_headers):
+    return regrade_after_a_key_fix(client, session, settings, admin_headers)
+
+
+def regrade_after_a_key_fix(client, session, settings, admin_headers, *, one_by_one=False):
     """Two questions keyed B, three graded attempts, both keys changed to A, a real regrade."""
     q1, q2 = make_question(session), make_question(session)
     exam = make_exam(session, questions=[q1, q2])
@@ -87,7 +95,7 @@ def regraded(client, session, settings, admin_headers):
     job_id = client.post(
         f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": False}, headers=admin_headers
     ).get_json()["job_id"]
-    run(session, job_id)
+    run(session, job_id, one_by_one=one_by_one)
     scores = {name: score(client, admin_headers, a) for name, (a, _) in ids.items()}
     assert scores == {"right": 0, "wrong": 2, "half": 1}  # the regrade really changed them
     return {"exam": exam, "q1": q1, "job_id": job_id, "ids": ids, "original": original}
@@ -211,3 +219,31 @@ def test_refusals(client, session, settings, admin_headers, regraded):
     student = login(client, make_user(session, settings))
     assert rollback(client, student, source).status_code == 403
     assert session.scalar(select(func.count()).where(Job.kind == "rollback")) == 1
+
+
+def test_a_regrade_written_one_attempt_at_a_time_is_rolled_back_too(
+    client, session, settings, admin_headers
+):
+    regraded = regrade_after_a_key_fix(client, session, settings, admin_headers, one_by_one=True)
+    job_id = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, job_id)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin_headers).get_json()
+    assert (job["status"], job["total"], job["changed"]) == ("succeeded", 3, 2)
+    for name, (attempt_id, _) in regraded["ids"].items():
+        assert grades(session, attempt_id) == regraded["original"][name], name
+
+
+def test_a_later_regrade_is_rolled_back_first(client, session, admin_headers, regraded):
+    exam, first = regraded["exam"], regraded["job_id"]
+    later = client.post(
+        f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": False}, headers=admin_headers
+    ).get_json()["job_id"]
+    run(session, later)
+    refused = rollback(client, admin_headers, first)
+    assert refused.status_code == 409 and "later regrade" in refused.get_json()["message"]
+    run(session, rollback(client, admin_headers, later).get_json()["job_id"])
+    accepted = rollback(client, admin_headers, first)
+    assert accepted.status_code == 202
+    run(session, accepted.get_json()["job_id"])
+    for name, (attempt_id, _) in regraded["ids"].items():
+        assert grades(session, attempt_id) == regraded["original"][name], name

@@ -53,7 +53,8 @@ def job(job_id: uuid.UUID) -> dict[str, Any]:
     409,
     schema=ErrorSchema,
     description="The job is queued or running, a dry run, not a regrade or rollback, rolled "
-    "back already, or another regrade or rollback of its exam is queued or running",
+    "back already, or followed by a later regrade not rolled back; or another regrade or "
+    "rollback of its exam is queued or running",
 )
 def rollback(job_id: uuid.UUID) -> dict[str, Any]:
     """Roll back a finished real regrade (or rollback): the scores it replaced, as a new job"""
