@@ -121,7 +121,9 @@ def _chain_added(session: Session, flush_context: UOWTransaction, instances: Any
 @event.listens_for(Session, "do_orm_execute")
 def _chain_inserted(state: ORMExecuteState) -> None:
     """Chain the rows of `session.execute(insert(AttemptEvent), rows)`."""
-    if not state.is_insert or state.statement.table is not _EVENTS:  # type: ignore[attr-defined]
+    # The statement's table is an annotated copy of attempt_events: compare by name.
+    table = getattr(state.statement, "table", None) if state.is_insert else None
+    if getattr(table, "name", None) != _EVENTS.name:
         return
     params = state.parameters
     if not params:

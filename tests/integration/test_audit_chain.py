@@ -184,3 +184,43 @@ def test_verifying_an_unknown_exam_is_not_found(session):
 
     with pytest.raises(NotFound):
         audit.verify_exam(session, uuid.uuid4())
+
+
+def test_every_writer_chains_its_events_bulk_ones_too(session, settings):
+    from datetime import timedelta
+
+    from shared.examday import control
+    from shared.services import batch_grading, expiry
+
+    exam = make_exam(session, questions=[make_question(session, "short_text")])
+    admin = make_user(session, settings, role="admin").user.id
+    cache = MemoryCache()
+    ids = []
+    for _ in range(3):
+        student = make_user(session, settings)
+        attempt, _ = attempts.start_attempt(
+            session, cache, exam_id=exam.id, student_id=student.user.id, now=utcnow()
+        )
+        ids.append(attempt.id)
+    swept, forced, reopened = ids
+    control.extend(session, swept, 60, by=admin, now=utcnow())  # deadline_changed, bulk
+    control.force_submit(session, forced, by=admin, now=utcnow())  # submitted, bulk
+    assert expiry.submit_overdue(session, [swept], utcnow() + timedelta(days=1), by="sweep")
+    attempts.submit(session, cache, session.get(Attempt, reopened), None, utcnow())
+    batch_grading.grade_waiting(session, None, utcnow())  # graded, bulk
+    control.reopen(session, reopened, extra_seconds=600, reason="fire alarm", by=admin,
+                   now=utcnow())  # fmt: skip
+    session.flush()
+    kinds = {
+        e.kind: e.hash
+        for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id.in_(ids)))
+    }
+    assert set(kinds) == {"started", "deadline_changed", "submitted", "expired", "graded",
+                          "reopened"}  # fmt: skip
+    assert all(kinds.values())
+    for attempt_id in (swept, forced):
+        digest = session.get(Attempt, attempt_id).answers_sha256
+        assert digest and len(digest) == 64
+    report = audit.verify_exam(session, exam.id)
+    assert report.ok, report.broken
+    assert report.chains == 3

@@ -19,6 +19,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
+    # Receipts are checked by anyone holding one (docs/receipts-and-audit.md).
+    ("GET", "/api/v1/receipts/public-key"),
+    ("POST", "/api/v1/receipts/verify"),
 }
 
 

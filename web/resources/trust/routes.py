@@ -2,8 +2,75 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from shared.models import Role, utcnow
+from shared.trust import audit, receipts
+from shared.trust.models import AuditAnchor
+from web.attempt_tasks import load_settled
+from web.errors import ErrorSchema
+from web.extensions import db_session, settings
+from web.resources.trust.schemas import (
+    AnchorSchema,
+    AuditReportSchema,
+    PublicKeySchema,
+    ReceiptInSchema,
+    ReceiptSchema,
+    VerdictSchema,
+)
 from web.security import Blueprint
 
 blp = Blueprint(
     "trust", __name__, url_prefix="/api/v1", description="Submission receipts and the audit trail"
 )
+
+
+def _key() -> Any:
+    return receipts.load_private_key(settings().receipt_signing_key())
+
+
+@blp.route("/attempts/<uuid:attempt_id>/receipt", methods=["GET"])
+@blp.auth()
+@blp.response(200, ReceiptSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="The attempt is not submitted yet")
+def receipt(attempt_id: uuid.UUID) -> dict[str, str]:
+    """The signed receipt of a submitted attempt (its student or an admin)"""
+    return receipts.receipt(load_settled(attempt_id, utcnow(), lock=False), _key())
+
+
+@blp.route("/receipts/public-key", methods=["GET"])
+@blp.response(200, PublicKeySchema)
+def public_key() -> dict[str, str]:
+    """The Ed25519 public key that checks receipts"""
+    key = _key()
+    return {
+        "algorithm": "Ed25519",
+        "public_key": receipts.public_key_b64(key),
+        "key_id": receipts.key_id(key),
+    }
+
+
+@blp.route("/receipts/verify", methods=["POST"])
+@blp.arguments(ReceiptInSchema)
+@blp.response(200, VerdictSchema)
+def verify_receipt(data: dict[str, Any]) -> dict[str, Any]:
+    """Check a receipt: genuine, and still matching the stored answers (never shows them)"""
+    return asdict(receipts.verify(db_session(), data, _key().public_key()))
+
+
+@blp.route("/exams/<uuid:exam_id>/audit/verify", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, AuditReportSchema)
+def verify_audit(exam_id: uuid.UUID) -> dict[str, Any]:
+    """Recompute every attempt's event chain and the root; the first broken link, if any"""
+    return asdict(audit.verify_exam(db_session(), exam_id))
+
+
+@blp.route("/exams/<uuid:exam_id>/audit/anchors", methods=["GET"])
+@blp.auth(Role.ADMIN)
+@blp.response(200, AnchorSchema(many=True))
+def list_anchors(exam_id: uuid.UUID) -> list[AuditAnchor]:
+    """The exam's last 50 anchors (Merkle roots over its chain heads), newest first"""
+    return audit.anchors(db_session(), exam_id)
