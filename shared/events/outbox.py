@@ -128,6 +128,10 @@ def send_after_commit(sender: Callable[[list[uuid.UUID]], None]) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # Fired for a savepoint's release too: only the outermost commit makes rows visible.
+    # (Ids of a savepoint rolled back are sent anyway: their task finds nothing, a no-op.)
+    if session.in_nested_transaction():
+        return
     if session.info.pop(ENDPOINTS_CHANGED_KEY, None):
         invalidate()
     ids = session.info.pop(PENDING_KEY, None)
@@ -136,6 +140,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(PENDING_KEY, None)
     session.info.pop(ENDPOINTS_CHANGED_KEY, None)
 
