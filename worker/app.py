@@ -13,6 +13,7 @@ from shared.interop.lti import LtiTask
 from shared.logs import configure_logging, connect_task_request_ids
 from shared.messaging import TaskName, create_celery
 from shared.services.monitoring import BEAT_HEARTBEAT_TASK, connect_sent_at_stamp
+from shared.trust.audit import ANCHOR_TASK
 from worker import metrics
 
 settings = get_settings()
@@ -56,6 +57,12 @@ app.conf.beat_schedule = {
         "options": {"expires": float(settings.LTI_GRADE_SWEEP_SECONDS)},
     },
     "purge-expired-lti-codes": {"task": LtiTask.PURGE_EXPIRED, "schedule": crontab(minute=41)},
+    # Merkle roots of the exams' audit chains (docs/receipts-and-audit.md).
+    "anchor-audit-chains": {
+        "task": ANCHOR_TASK,
+        "schedule": float(settings.AUDIT_ANCHOR_SECONDS),
+        "options": {"expires": float(settings.AUDIT_ANCHOR_SECONDS)},
+    },
 }
 
 

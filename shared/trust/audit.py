@@ -19,6 +19,7 @@ from shared.trust.chain import GENESIS, UNCHAINED_KINDS, event_hash
 from shared.trust.models import AuditAnchor
 
 MAX_BROKEN_LISTED = 100
+ANCHOR_TASK = "trust.anchor_audit_chains"  # sent by beat (worker/app.py)
 _E, _A = AttemptEvent.__table__.c, Attempt.__table__.c
 
 
@@ -165,7 +166,11 @@ def current_heads(session: Session, exam_id: uuid.UUID) -> list[list[Any]]:
 
 
 def anchor_exam(session: Session, exam_id: uuid.UUID, now: datetime) -> AuditAnchor | None:
-    """Anchor the exam's chains now, unless nothing changed since its last anchor."""
+    """Anchor the exam's chains now, unless nothing changed since its last anchor (or
+    another anchoring of it holds the exam: two beats by mistake make one anchor)."""
+    locked = select(Exam.id).where(Exam.id == exam_id).with_for_update(skip_locked=True)
+    if session.scalar(locked) is None:
+        return None
     heads = current_heads(session, exam_id)
     root = merkle_root([(a, h) for a, _, h in heads])
     last = latest_anchor(session, exam_id)
