@@ -129,6 +129,9 @@ def test_rollback_and_its_rollback_through_the_bulk_queue(live, committed, setti
             ).all()
         assert sorted(trail) == ["regraded"] * 4 + ["rolled_back"] * 8
         assert len(notified) == 12 and sum(k.endswith(rollback["id"]) for k in notified) == 4
+        # The rollbacks' events are in each attempt's hash chain, which still verifies.
+        audit = client.get(f"/api/v1/exams/{exam.id}/audit/verify", headers=admin).get_json()
+        assert audit["ok"] is True and audit["first_broken"] is None, audit
         # Every score change is emailed: 4 by the regrade, 4 by each rollback.
         wait_until(lambda: len(inbox.messages) >= 12 + 4, 60, "the emails")
         changed = [m for m in inbox.messages if "changed" in m["Subject"]]
