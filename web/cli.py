@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from flask import Flask
@@ -71,3 +72,27 @@ def register_cli(app: Flask) -> None:
             f"groups created {outcome.groups_created}; "
             f"{len(outcome.notification_ids)} set-password emails queued"
         )
+
+    @app.cli.command("verify-receipt")
+    @click.argument("file", type=click.File("rb"))
+    @click.option(
+        "--public-key",
+        default=None,
+        help="base64 Ed25519 public key to check with (an older key, after a rotation); "
+        "default: the configured RECEIPT_SIGNING_KEY's.",
+    )
+    def verify_receipt(file: BinaryIO, public_key: str | None) -> None:
+        """Check a submission receipt (JSON; - for stdin) against the stored answers."""
+        import json
+
+        from shared.trust import receipts
+
+        try:
+            data = json.loads(file.read())
+            key = receipts.verifying_key(settings().receipt_signing_key(), public_key)
+        except ValueError as exc:
+            raise click.ClickException(f"not checked: {exc}") from None
+        verdict = receipts.verify(db_session(), data, key)
+        if not verdict.valid:
+            raise click.ClickException(f"NOT VALID ({verdict.reason}): {verdict.detail}")
+        click.echo(f"VALID: {verdict.detail} (attempt {data['attempt_id']})")

@@ -80,6 +80,19 @@ def load_private_key(material: str) -> Ed25519PrivateKey:
     return key
 
 
+def verifying_key(material: str, public_b64: str | None = None) -> Ed25519PublicKey:
+    """The configured key's public half, or the given base64 public key (an older one)."""
+    if public_b64 is None:
+        return load_private_key(material).public_key()
+    try:
+        raw = base64.b64decode(public_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError("the public key must be base64 of 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
 def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """Base64 of the raw 32-byte public key."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key

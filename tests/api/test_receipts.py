@@ -5,11 +5,13 @@ by the verifier once a field, the signature or the stored answers change."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
 
 from shared.models import utcnow
@@ -174,3 +176,66 @@ class TestRefused:
         assert response.get_json()["error"] == "validation_error"
         extra = client.post("/api/v1/receipts/verify", json={**receipt, "answers": {}})
         assert extra.status_code == 422
+
+
+class TestCli:
+    """`flask --app web verify-receipt FILE`: a verdict, a reason, an exit code."""
+
+    @pytest.fixture
+    def run(self, app, db, tmp_path):
+        app.extensions["exam.session_factory"] = db
+
+        def run(receipt, *extra):
+            path = tmp_path / "receipt.json"
+            path.write_text(json.dumps(receipt))
+            return app.test_cli_runner().invoke(args=["verify-receipt", str(path), *extra])
+
+        return run
+
+    @pytest.fixture
+    def receipt(self, client, headers, exam):
+        attempt, _ = start_and_save(client, headers, exam)
+        client.post(f"{A}/{attempt['id']}/submit", json={}, headers=headers)
+        return client.get(f"{A}/{attempt['id']}/receipt", headers=headers).get_json()
+
+    def test_a_genuine_receipt_is_valid(self, run, receipt):
+        result = run(receipt)
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("VALID")
+
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            ({"signature": base64.b64encode(b"x" * 64).decode()}, "bad_signature"),
+            ({"submitted_at": "2025-05-05T05:05:05.000000Z"}, "altered_field"),
+            ({"answers_sha256": "f" * 64}, "altered_field"),
+            ({"attempt_id": "00000000-0000-4000-8000-000000000000"}, "bad_signature"),
+            ({"signature": 5}, "malformed"),
+        ],
+    )
+    def test_a_changed_receipt_fails_with_its_reason(self, run, receipt, change, reason):
+        result = run({**receipt, **change})
+        assert result.exit_code != 0
+        assert f"NOT VALID ({reason})" in result.output
+
+    def test_answers_edited_behind_the_api_fail(self, run, receipt, session):
+        session.execute(
+            text("UPDATE answers SET response = '\"Rome\"' WHERE attempt_id = :a"),
+            {"a": receipt["attempt_id"]},
+        )
+        result = run(receipt)
+        assert result.exit_code != 0
+        assert "NOT VALID (answers_changed)" in result.output
+
+    def test_a_receipt_of_an_attempt_this_system_never_had(self, run, receipt, session):
+        session.execute(text("DELETE FROM attempts WHERE id = :a"), {"a": receipt["attempt_id"]})
+        result = run(receipt)
+        assert "NOT VALID (unknown_attempt)" in result.output and result.exit_code != 0
+
+    def test_another_key_is_a_bad_signature_and_a_bad_key_a_clear_error(self, run, receipt):
+        other = Ed25519PrivateKey.generate().public_key()
+        raw = other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        result = run(receipt, "--public-key", base64.b64encode(raw).decode())
+        assert "NOT VALID (bad_signature)" in result.output
+        result = run(receipt, "--public-key", "nope")
+        assert result.exit_code != 0 and "base64 of 32 bytes" in result.output
