@@ -19,6 +19,14 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
+    # LTI's browser legs (docs/lti.md): the platform's signed id_token, our state or a
+    # one-time code is the credential, never a bearer token.
+    ("GET", "/api/v1/lti/jwks"),
+    ("GET", "/api/v1/lti/login"),
+    ("POST", "/api/v1/lti/login"),
+    ("POST", "/api/v1/lti/launch"),
+    ("POST", "/api/v1/lti/session"),
+    ("POST", "/api/v1/lti/deep-link"),
     # Receipts are checked by anyone holding one (docs/receipts-and-audit.md).
     ("GET", "/api/v1/receipts/public-key"),
     ("POST", "/api/v1/receipts/verify"),
@@ -87,12 +95,14 @@ def world(app, db, client, session, settings) -> World:  # type: ignore[no-untyp
     )
     group = groups.create_group(session, name="Class 7A")
     groups.insert_members(session, group.id, [owner.user.id])
+    platform, link = lti_platform_with_a_link(session, exam.id)
     hook, delivery = webhook_with_a_delivery(session, first["id"])
     session.commit()
     ids = {
         "exam_id": str(exam.id), "question_id": str(questions[1].id), "attempt_id": second["id"],
         "job_id": str(job.id), "notification_id": str(notification),
         "student_id": str(owner.user.id), "user_id": str(owner.user.id),
+        "platform_id": str(platform.id), "link_id": str(link.id),
         "group_id": str(group.id), "webhook_id": str(hook.id), "delivery_id": str(delivery.id),
     }  # fmt: skip
     secrets = [other["id"], str(intruder.user.id), intruder.email, str(admin.user.id), admin.email]
@@ -117,3 +127,22 @@ def webhook_with_a_delivery(session, attempt_id: str):  # type: ignore[no-untype
     session.add(delivery)
     session.flush()
     return hook, delivery
+
+
+def lti_platform_with_a_link(session, exam_id):  # type: ignore[no-untyped-def]
+    """A registered LTI platform and a resource link placing the exam in its course."""
+    from shared.interop.lti import platforms
+    from shared.interop.lti.models import LtiResourceLink
+
+    platform = platforms.register(session, {
+        "name": "LMS", "issuer": "https://lms.school.test", "client_id": "c1",
+        "auth_login_url": "https://lms.school.test/auth", "key_set_url": "https://lms.school.test/jwks",
+        "auth_token_url": "https://lms.school.test/token", "deployment_ids": ["d1"],
+    })  # fmt: skip
+    link = LtiResourceLink(
+        platform_id=platform.id, resource_link_id="rl-1", exam_id=exam_id, deployment_id="d1",
+        memberships_url="https://lms.school.test/memberships",
+    )  # fmt: skip
+    session.add(link)
+    session.flush()
+    return platform, link

@@ -33,7 +33,7 @@ def login(
     session: Session, settings: Settings, params: Mapping[str, str], *, secure: bool, now: datetime
 ) -> str:
     """The platform authorization URL for a third-party initiated login (state stored)."""
-    conf = DatabaseToolConf(session, tool_key(settings))
+    conf = DatabaseToolConf(session, lambda: tool_key(settings))
     return Login(FormRequest(params, secure), conf, session).auth_url(
         launch_url(settings), now, settings.LTI_LOGIN_SECONDS
     )
@@ -43,7 +43,7 @@ def launch(
     session: Session, settings: Settings, params: Mapping[str, str], *, secure: bool, now: datetime
 ) -> Outcome:
     """Check the posted id_token in full, then act on its message type."""
-    conf = DatabaseToolConf(session, tool_key(settings))
+    conf = DatabaseToolConf(session, lambda: tool_key(settings))
     http = TimeoutSession(settings.LTI_HTTP_TIMEOUT_SECONDS)
     checked = Launch(FormRequest(params, secure), conf, session, http)
     try:

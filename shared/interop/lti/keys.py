@@ -60,7 +60,9 @@ def tool_key(settings: Settings) -> ToolKey:
 
 
 def jwks(settings: Settings) -> dict[str, Any]:
-    """The key set platforms fetch from /lti/jwks."""
+    """The key set platforms fetch from /lti/jwks: empty while LTI has no key."""
+    if key_path(settings) is None:
+        return {"keys": []}
     return {"keys": [tool_key(settings).jwk()]}
 
 

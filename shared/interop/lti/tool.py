@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -79,7 +79,9 @@ def registration(platform: LtiPlatform, key: ToolKey) -> Registration:
 class DatabaseToolConf(ToolConfAbstract[FormRequest]):
     """Registrations from `lti_platforms`: an issuer may have several client ids."""
 
-    def __init__(self, session: Session, key: ToolKey) -> None:
+    def __init__(self, session: Session, key: Callable[[], ToolKey]) -> None:
+        # The key is read only once a registration is found: a stranger's login or launch
+        # is refused for what it is, even where LTI has no key yet.
         self._session, self._key = session, key
         self.platform: LtiPlatform | None = None  # the one found last
 
@@ -104,7 +106,7 @@ class DatabaseToolConf(ToolConfAbstract[FormRequest]):
         self, iss: str, client_id: str, *args: Any, **kwargs: Any
     ) -> Registration:
         self.platform = self.find_platform(iss, client_id)
-        return registration(self.platform, self._key) if self.platform else None  # type: ignore[return-value]
+        return registration(self.platform, self._key()) if self.platform else None  # type: ignore[return-value]
 
     def find_deployment(self, iss: str, deployment_id: str) -> Deployment | None:
         return self.find_deployment_by_params(iss, deployment_id, "")

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Response, redirect, request
 from flask.views import MethodView
 
-from shared.interop.lti import deep_linking, flow, handoffs, keys, platforms
+from shared.interop.lti import LtiTask, deep_linking, flow, handoffs, keys, platforms, roster
 from shared.models import utcnow
 from shared.people import accounts
 from web.errors import ErrorSchema
-from web.extensions import db_session, settings
+from web.extensions import db_session, send_task, settings
 from web.resources.auth.routes import _token_pair as token_pair  # the one maker of token pairs
 from web.resources.lti.pages import deep_link_picker, deep_link_return
 from web.resources.lti.schemas import (
@@ -23,8 +23,11 @@ from web.resources.lti.schemas import (
     LtiSessionSchema,
     PlatformCreateSchema,
     PlatformSchema,
+    QueuedSchema,
+    ResourceLinkSchema,
     SessionCodeSchema,
 )
+from web.schemas import NoBodySchema
 from web.security import Blueprint
 
 blp = Blueprint(
@@ -37,7 +40,6 @@ blp = Blueprint(
 
 @blp.route("/jwks")
 @blp.response(200)
-@blp.alt_response(503, schema=ErrorSchema, description="lti_not_configured")
 def jwks() -> dict[str, Any]:
     """The tool's public key set (platforms verify our signatures with it)"""
     return keys.jwks(settings())
@@ -158,3 +160,24 @@ def add_deployments(data: dict[str, Any], platform_id: uuid.UUID) -> dict[str, A
     platforms.add_deployments(session, platform_id, data["deployment_ids"])
     session.commit()
     return platforms.view(session, platforms.get(session, platform_id))
+
+
+@blp.route("/platforms/<uuid:platform_id>/links", methods=["GET"])
+@blp.auth("admin")
+@blp.response(200, ResourceLinkSchema(many=True))
+def links(platform_id: uuid.UUID) -> list[Any]:
+    """The exams placed in this platform's courses (resource links)"""
+    platforms.get(db_session(), platform_id)
+    return roster.links_of(db_session(), platform_id)
+
+
+@blp.route("/platforms/<uuid:platform_id>/links/<uuid:link_id>/sync", methods=["POST"])
+@blp.auth("admin")
+@blp.arguments(NoBodySchema)
+@blp.response(202, QueuedSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="lti_no_roster: no NRPS offered")
+def sync_roster(_: dict[str, Any], platform_id: uuid.UUID, link_id: uuid.UUID) -> dict[str, Any]:
+    """Enrol the course's learners from the platform's roster (NRPS), in the background"""
+    roster.link_for_sync(db_session(), platform_id, link_id)
+    queued = send_task(LtiTask.SYNC_ROSTER, str(platform_id), str(link_id))
+    return {"queued": queued}

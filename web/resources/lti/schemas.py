@@ -89,7 +89,23 @@ class DeepLinkFormSchema(ma.Schema):
     exam_id = ma.fields.UUID(required=True)
 
 
-class RosterSyncSchema(ma.Schema):
-    members = ma.fields.Integer(required=True, metadata={"description": "Members read"})
-    created = ma.fields.Integer(required=True, metadata={"description": "Accounts made"})
-    enrolled = ma.fields.Integer(required=True, metadata={"description": "Learners enrolled"})
+class ResourceLinkSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    resource_link_id = ma.fields.String(required=True)
+    exam_id = ma.fields.UUID(required=True)
+    deployment_id = ma.fields.String(required=True)
+    context_id = ma.fields.String(required=True, allow_none=True)
+    title = ma.fields.String(required=True, allow_none=True)
+    lineitem_url = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Where scores go (AGS)"}
+    )
+    memberships_url = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The course roster (NRPS)"}
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class QueuedSchema(ma.Schema):
+    queued = ma.fields.Boolean(
+        required=True, metadata={"description": "False if the broker was unreachable: retry"}
+    )
