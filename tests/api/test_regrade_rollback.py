@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from shared.events.models import OutboxEvent
 from shared.models import Answer, AttemptEvent, Exam, Job, utcnow
 from shared.services import grading, notifications, regrades
 from shared.trust import rollbacks
@@ -247,3 +248,18 @@ def test_a_later_regrade_is_rolled_back_first(client, session, admin_headers, re
     run(session, accepted.get_json()["job_id"])
     for name, (attempt_id, _) in regraded["ids"].items():
         assert grades(session, attempt_id) == regraded["original"][name], name
+
+
+def test_a_finished_rollback_is_announced_to_webhooks(client, session, admin_headers, regraded):
+    registered = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://93.184.215.14/hooks/exam", "events": ["regrade.finished"]},
+        headers=admin_headers,
+    )
+    assert registered.status_code == 201, registered.get_json()
+    job_id = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, job_id)
+    announced = session.scalars(
+        select(OutboxEvent.data).where(OutboxEvent.type == "regrade.finished")
+    ).all()
+    assert [(d["job_id"], d["kind"], d["changed"]) for d in announced] == [(job_id, "rollback", 2)]
