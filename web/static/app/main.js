@@ -21,6 +21,7 @@ import * as analysis from './admin/analysis.js';
 import * as people from './admin/people.js';
 import * as groups from './admin/groups.js';
 import * as group from './admin/group.js';
+import * as webhooks from './admin/webhooks.js';
 
 const ROUTES = [
   ['/login', auth.renderLogin, null],
@@ -42,6 +43,8 @@ const ROUTES = [
   ['/admin/people', people.render, 'admin'],
   ['/admin/groups', groups.render, 'admin'],
   ['/admin/groups/:id', group.render, 'admin'],
+  ['/admin/webhooks', webhooks.render, 'admin'],
+  ['/admin/webhooks/:id', webhooks.renderDeliveries, 'admin'],
 ].map(([pattern, page, role]) => ({
   regex: new RegExp(`^${pattern.replace(/:id/g, '([\\w-]+)')}$`),
   page,
@@ -51,7 +54,7 @@ const ROUTES = [
 const NAV = {
   student: [['#/exams', 'My exams']],
   admin: [['#/admin/exams', 'Exams'], ['#/admin/questions', 'Question bank'], ['#/admin/import', 'Import'],
-    ['#/admin/people', 'People'], ['#/admin/groups', 'Groups']],
+    ['#/admin/people', 'People'], ['#/admin/groups', 'Groups'], ['#/admin/webhooks', 'Webhooks']],
 };
 
 const main = document.getElementById('main');
