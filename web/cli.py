@@ -1,4 +1,5 @@
-"""The admin CLI: `create-user` (how the first admin comes to exist) and `import-users`."""
+"""The admin CLI: `create-user` (how the first admin comes to exist), `import-users`, and
+`lti-register` / `lti-key` (LTI 1.3 platforms and the tool's key)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,50 @@ def register_cli(app: Flask) -> None:
         if not verdict.valid:
             raise click.ClickException(f"NOT VALID ({verdict.reason}): {verdict.detail}")
         click.echo(f"VALID: {verdict.detail} (attempt {data['attempt_id']})")
+
+    register_lti_cli(app)
+
+
+def register_lti_cli(app: Flask) -> None:
+    @app.cli.command("lti-register")
+    @click.option("--name", required=True, help="What admins call the platform.")
+    @click.option("--issuer", required=True, help="The platform's issuer (iss).")
+    @click.option("--client-id", required=True, help="Our client id on the platform.")
+    @click.option("--auth-login-url", required=True, help="OIDC authorization endpoint.")
+    @click.option("--auth-token-url", required=True, help="OAuth2 token endpoint.")
+    @click.option("--key-set-url", required=True, help="The platform's JWKS URL.")
+    @click.option("--deployment-id", "deployment_ids", multiple=True, required=True)
+    @click.option(
+        "--auth-audience", default=None, help="Client assertion aud, if not the token URL."
+    )
+    @click.option("--instructors-are-admins", is_flag=True, help="Instructors sign in as admins.")
+    def lti_register(deployment_ids: tuple[str, ...], **fields: object) -> None:
+        """Register an LTI 1.3 platform (Canvas, Moodle, ...) and print our URLs for it."""
+        from shared.interop.lti import platforms
+        from shared.interop.lti.flow import launch_url
+
+        session = db_session()
+        try:
+            platform = platforms.register(
+                session, {**fields, "deployment_ids": list(deployment_ids)}
+            )
+            session.commit()
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        base = settings().public_url + "/api/v1/lti"
+        click.echo(f"registered {platform.name} ({platform.id})")
+        click.echo(f"  login URL:    {base}/login")
+        click.echo(f"  launch URL:   {launch_url(settings())}")
+        click.echo(f"  JWKS URL:     {base}/jwks")
+
+    @app.cli.command("lti-key")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def lti_key(path: Path) -> None:
+        """Write a new RSA private key for LTI_PRIVATE_KEY_FILE (refuses to overwrite)."""
+        from shared.interop.lti.keys import new_private_key_pem
+
+        if path.exists():
+            raise click.ClickException(f"{path} exists: not overwritten")
+        path.write_bytes(new_private_key_pem())
+        path.chmod(0o600)
+        click.echo(f"wrote {path}; set LTI_PRIVATE_KEY_FILE={path}")
