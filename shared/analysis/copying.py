@@ -16,7 +16,7 @@ import json
 import math
 import uuid
 from collections import Counter
-from itertools import combinations
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,17 +39,31 @@ def similar_answers(session: Session, exam_id: uuid.UUID) -> list[Flag]:
     if pairs == 0:
         return []
     chance = _match_chances(wrong)
+    needed = _fewest_identical(chance.values(), SIMILAR_ALPHA / pairs)
     flags = []
-    for (a, b), identical in _shared_counts(wrong).items():
-        if identical < SIMILAR_MIN_IDENTICAL:
-            continue
+    for a, b in _candidates(wrong, needed):
         both = wrong[a].keys() & wrong[b].keys()
+        identical = sum(1 for q in both if wrong[a][q] == wrong[b][q])
+        if identical < needed:
+            continue
         chances = [chance[q] for q in both]
         p = st.tail_at_least(chances, identical)
         if p * pairs > SIMILAR_ALPHA:
             continue
         flags += _pair_flags(a, b, identical, len(both), sum(chances), p, pairs)
     return flags
+
+
+def _fewest_identical(chances: Any, limit: float) -> int:
+    """The fewest identical wrong answers that could give p <= limit: x of them all
+    matching has chance at least min(chances)^x, and p is at least that. Pairs with fewer
+    are never evidence, so they need not be looked at (SIMILAR_MIN_IDENTICAL at least)."""
+    lowest = min(chances, default=1.0)
+    if lowest >= 1.0:
+        return 10**9  # every wrong answer the same: agreeing on it proves nothing
+    if lowest <= 0.0:
+        return SIMILAR_MIN_IDENTICAL
+    return max(SIMILAR_MIN_IDENTICAL, math.ceil(math.log(limit) / math.log(lowest) - 1e-9))
 
 
 def _wrong_answers(session: Session, exam_id: uuid.UUID) -> tuple[Wrong, set[uuid.UUID]]:
@@ -95,17 +109,25 @@ def _match_chances(wrong: Wrong) -> dict[uuid.UUID, float]:
     return chances
 
 
-def _shared_counts(wrong: Wrong) -> Counter[tuple[uuid.UUID, uuid.UUID]]:
-    """Identical wrong answers per pair of attempts that share at least one, through an
-    index of who gave each wrong answer (pairs sharing none are never visited)."""
-    givers: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
-    for attempt_id, answers in wrong.items():
-        for question_id, answer in answers.items():
-            givers.setdefault((question_id, answer), []).append(attempt_id)
-    shared: Counter[tuple[uuid.UUID, uuid.UUID]] = Counter()
-    for attempts in givers.values():
-        shared.update(combinations(sorted(attempts), 2))
-    return shared
+def _candidates(wrong: Wrong, needed: int) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """Pairs that may share `needed` identical wrong answers (a prefix filter, exact):
+    with each attempt's answers ordered rarest first, two attempts sharing `needed` of them
+    share one among the first len - needed + 1 of each. Only those prefixes are indexed,
+    so popular wrong answers, which most pairs share, rarely make a pair worth checking."""
+    frequency: Counter[tuple[uuid.UUID, str]] = Counter(
+        token for answers in wrong.values() for token in answers.items()
+    )
+    index: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+    found: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    for attempt_id in sorted(wrong):
+        tokens = sorted(wrong[attempt_id].items(), key=lambda t: (frequency[t], str(t[0]), t[1]))
+        if len(tokens) < needed:
+            continue
+        for token in tokens[: len(tokens) - needed + 1]:
+            for other in index.setdefault(token, []):
+                found.add((other, attempt_id))
+            index[token].append(attempt_id)
+    return found
 
 
 def _pair_flags(

@@ -29,6 +29,7 @@ FAST_FRACTION = 0.25  # of the median time of the exam's submitted attempts
 HIGH_SCORE = 0.80  # of the attempt's max score
 FAST_MIN_SUBMITTED = 5  # fewer submitted attempts: no meaningful median, no flag
 ROSTER_CACHE_SECONDS = 300  # the key changes with the data; this only bounds memory
+ROSTER_STALE_SECONDS = 30  # how old the roster's flags may be while attempts keep changing
 KIND_ORDER = ("concurrent_devices", "fast_high_score", "similar_answers")
 
 
@@ -57,25 +58,33 @@ def exam_flags(session: Session, exam_id: uuid.UUID) -> list[dict[str, Any]]:
     ]
 
 
-def kinds_by_attempt(session: Session, exam_id: uuid.UUID, cache: Cache) -> dict[str, list[str]]:
-    """{attempt id: its flag kinds} for the roster. One grouped query finds the version of
-    the exam's attempts (count, revisions, last activity); the flags are computed again only
-    when it moved, so paging through a roster costs that query alone."""
+def kinds_by_attempt(
+    session: Session, exam_id: uuid.UUID, cache: Cache, now: datetime
+) -> dict[str, list[str]]:
+    """{attempt id: its flag kinds} for the roster, at most ROSTER_STALE_SECONDS old.
+
+    One grouped query finds the version of the exam's attempts (count, revisions, last
+    activity): while it stands still, a roster page costs that query alone. While attempts
+    change (an exam running), the flags computed in the last ROSTER_STALE_SECONDS serve,
+    so a roster refreshing every few seconds computes them at most that often."""
     count, revisions, activity = session.execute(
         select(func.count(), func.sum(Attempt.revision), func.max(Attempt.last_activity_at))
         .where(Attempt.exam_id == exam_id)
     ).one()  # fmt: skip
     if not count:
         return {}
-    key = f"flags:{exam_id}:{count}:{revisions}:{activity.isoformat() if activity else ''}"
-    kinds = cache.get(key)
+    version = f"flags:{exam_id}:{count}:{revisions}:{activity.isoformat() if activity else ''}"
+    recent = f"flags:{exam_id}:recent:{int(now.timestamp()) // ROSTER_STALE_SECONDS}"
+    kinds = cache.get(version) or cache.get(recent)
     if kinds is None:
         kinds = {}
         for flag in _all_flags(session, exam_id):
             mine = kinds.setdefault(str(flag.attempt_id), [])
             if flag.kind not in mine:
                 mine.append(flag.kind)
-        cache.set(key, kinds, ROSTER_CACHE_SECONDS)
+        # Values never change under a key (the process-local cache layer relies on it).
+        cache.set(version, kinds, ROSTER_CACHE_SECONDS)
+        cache.set(recent, kinds, ROSTER_STALE_SECONDS)
     return kinds
 
 

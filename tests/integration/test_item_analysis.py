@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert
 
+from shared.analysis import flags
 from shared.analysis.items import item_analysis
 from shared.models import Answer, Attempt, User, utcnow
 from shared.services import exams
@@ -131,3 +132,12 @@ def test_ten_thousand_graded_attempts_with_a_pool(session):
     ]
     assert sum(b["count"] for b in found["histogram"]) == ATTEMPTS
     assert found["histogram"][9]["count"] == totals.count(4)  # 100 % lands in the last bin
+
+
+def test_review_flags_of_ten_thousand_honest_attempts_are_none(session):
+    """Every attempt took 30 minutes, saved from one device, and with three choice questions
+    no number of identical wrong answers could stand out among 5e7 pairs: no flag, and no
+    pair is even examined (the prefix filter needs 33 identical wrong answers)."""
+    exam, q1, q2, pooled = _build(session)
+    _write(session, exam, q1, q2, pooled)
+    assert flags.exam_flags(session, exam.id) == []

@@ -99,7 +99,7 @@ def roster(exam_id: uuid.UUID, pagination_parameters: Any) -> list[dict[str, Any
         limit=pagination_parameters.page_size,
     )
     pagination_parameters.item_count = total
-    flagged = flags.kinds_by_attempt(read_session(), exam_id, cache()) if rows else {}
+    flagged = flags.kinds_by_attempt(read_session(), exam_id, cache(), now) if rows else {}
     return [
         {
             **{c.name: getattr(attempt, c.name) for c in Attempt.__table__.columns},
