@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -166,8 +167,75 @@ def run_chunk(
 def _restore(
     session: Session, job: Job, exam: Exam | None, attempt_ids: list[uuid.UUID], now: datetime
 ) -> list[uuid.UUID]:
-    """The chunk in a few statements. Locking the attempts first makes a second delivery
-    running at the same time wait, then find the job items and skip."""
+    """The chunk in a few statements: restore, events, replaced grades, notifications and
+    one job item per attempt; returns the notifications created."""
+    graded, items = _claim(session, job, attempt_ids)
+    replaced = {
+        r.attempt_id: r
+        for r in session.scalars(
+            select(ReplacedGrades).where(
+                ReplacedGrades.job_id == job.rollback_of,
+                ReplacedGrades.attempt_id.in_(list(graded)),
+            )
+        )
+    }
+    items += [{"attempt_id": i} for i in graded if i not in replaced]  # nothing to put back
+    before = snapshots.capture(session, list(replaced))
+    plans = {i: snapshots.restoration(i, replaced[i], before[i]) for i in replaced}
+    visible = exam is not None and results_visible(exam, now)
+    events, notices, written = [], [], []
+    for attempt_id, plan in plans.items():
+        item, event = _outcome(job, attempt_id, before[attempt_id], plan)
+        items.append(item)
+        if event is None:
+            continue  # nothing to put back: no write, no event
+        written.append(attempt_id)
+        events.append(event)
+        if item["changed"] and visible and exam is not None:
+            shown = _Scored(attempt_id, graded[attempt_id].student_id, plan.max_score)
+            old, new = item["old_score"], plan.score
+            notices.append(
+                notifications.score_changed_row(shown, exam, old, new, f"rollback:{job.id}")
+            )
+    _write(session, plans, written)
+    if events:
+        session.execute(insert(AttemptEvent), events)
+    snapshots.store(
+        session, job.id, {i: before[i] for i in written}, snapshots.capture(session, written)
+    )
+    created = notifications.notify_many(session, notices)
+    _record(session, job, items)
+    return created
+
+
+def _outcome(
+    job: Job, attempt_id: uuid.UUID, before: dict[str, Any], plan: snapshots.Restoration
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The attempt's job item, and its trail event unless there is nothing to put back."""
+    old = before["attempt"]["score"]
+    old_score = None if old is None else Decimal(old)
+    changed = old_score != plan.score
+    kept = list(plan.kept)
+    item = {"attempt_id": attempt_id, "changed": changed, "old_score": old_score,
+            "new_score": plan.score, "kept_manual": kept or None}  # fmt: skip
+    if not plan.answers and not changed:
+        return item, None
+    data = {
+        "job_id": str(job.id),
+        "rollback_of": str(job.rollback_of),
+        "old_score": _num(old_score),
+        "new_score": _num(plan.score),
+        "kept_manual": kept,
+    }
+    return item, {"attempt_id": attempt_id, "kind": "rolled_back", "data": data}
+
+
+def _claim(
+    session: Session, job: Job, attempt_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, Any], list[dict[str, Any]]]:
+    """Lock the chunk's attempts; those to restore (graded, no job item yet), and the items
+    of those that cannot be. Locking first makes a second delivery running at the same time
+    wait, then find the job items and skip."""
     locked = session.execute(
         select(Attempt.id, Attempt.student_id, Attempt.status)
         .where(Attempt.id.in_(attempt_ids))
@@ -184,47 +252,7 @@ def _restore(
     found = {r.id for r in locked}
     # Deleted since (its replaced grades went with it): nothing to restore.
     items += [{"attempt_id": i} for i in attempt_ids if i not in found and i not in done]
-    replaced = {
-        r.attempt_id: r
-        for r in session.scalars(
-            select(ReplacedGrades).where(
-                ReplacedGrades.job_id == job.rollback_of,
-                ReplacedGrades.attempt_id.in_(list(graded)),
-            )
-        )
-    }
-    before = snapshots.capture(session, list(replaced))
-    plans = {i: snapshots.restoration(i, replaced[i], before[i]) for i in replaced}
-    visible = exam is not None and results_visible(exam, now)
-    events, notices, changed_ids = [], [], []
-    for attempt_id, plan in plans.items():
-        old = before[attempt_id]["attempt"]["score"]
-        old_score = None if old is None else snapshots._decimal(old)
-        changed = old_score != plan.score
-        items.append({"attempt_id": attempt_id, "changed": changed, "old_score": old_score,
-                      "new_score": plan.score, "kept_manual": list(plan.kept) or None})  # fmt: skip
-        if not plan.answers and not changed:
-            continue  # nothing to put back: no write, no event
-        changed_ids.append(attempt_id)
-        events.append({"attempt_id": attempt_id, "kind": "rolled_back", "data": {
-            "job_id": str(job.id), "rollback_of": str(job.rollback_of),
-            "old_score": _num(old_score), "new_score": _num(plan.score),
-            "kept_manual": list(plan.kept)}})  # fmt: skip
-        if changed and visible and exam is not None:
-            shown = _Scored(attempt_id, graded[attempt_id].student_id, plan.max_score)
-            notices.append(
-                notifications.score_changed_row(
-                    shown, exam, old_score, plan.score, f"rollback:{job.id}"
-                )
-            )
-    _write(session, plans, changed_ids)
-    if events:
-        session.execute(insert(AttemptEvent), events)
-    after = snapshots.capture(session, changed_ids)
-    snapshots.store(session, job.id, {i: before[i] for i in changed_ids}, after)
-    created = notifications.notify_many(session, notices)
-    _record(session, job, items)
-    return created
+    return graded, items
 
 
 def _write(
