@@ -16,6 +16,7 @@ import requests
 from shared.events.retry import FIRST_DELAY_SECONDS
 from shared.events.signing import verify
 from tests.e2e.test_grading import begin, graded, submit
+from tests.e2e.test_observability import sample
 from tests.factories import login, make_user
 from tests.support.processes import wait_until
 from tests.support.servers import free_port
@@ -155,7 +156,10 @@ def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(
     live, committed, settings, processes, tmp_path
 ):
     receiver = Receiver(processes, tmp_path, "--fail-first", "3")
-    processes.worker(**WORKER_ENV)
+    metrics_port = free_port()
+    processes.worker(
+        **WORKER_ENV, WORKER_METRICS_PORT=str(metrics_port), WORKER_METRICS_BIND="127.0.0.1"
+    )
     admin, admin_headers = admin_client(live, committed, settings)
     hook = register(admin, admin_headers, f"{receiver.url}/in", ["attempt.submitted"])
     client, headers, attempt, _, _ = begin(live, committed, settings)
@@ -176,6 +180,9 @@ def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(
         15, "the log to say delivered",
     )  # fmt: skip
     assert [(d["tries"], d["response_code"], d["next_try_at"]) for d in log] == [(4, 200, None)]
+    scrape = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    assert sample(scrape, "exam_webhook_deliveries_total", outcome="retrying") == 3.0
+    assert sample(scrape, "exam_webhook_deliveries_total", outcome="delivered") == 1.0
 
 
 def test_a_slow_receiver_does_not_delay_grading(live, committed, settings, processes, tmp_path):
