@@ -18,6 +18,7 @@ from tests.browser.conftest import DESKTOP, PHONE, accessibility_problems, fits_
 from tests.factories import make_question, make_user
 
 pytestmark = pytest.mark.browser
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "interop"
 
 HEADER = ["type", "prompt", "option_a", "option_b", "option_c", "correct_answer", "points", "tags"]
 
@@ -34,7 +35,7 @@ def workbook(rows: list[list]) -> bytes:  # type: ignore[type-arg]
 
 
 def upload(page, name: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
-    page.get_by_label("Workbook (.xlsx)").set_input_files(
+    page.get_by_label("Question file").set_input_files(
         {"name": name, "mimeType": "application/octet-stream", "buffer": data}
     )
 
@@ -88,7 +89,7 @@ def test_question_bank_forms_and_an_import_with_errors(stack, browser, committed
         ["single_choice", "Capital of Spain?", "Madrid", "Seville", None, "Z", 1, None],
     ]))  # fmt: skip
     page.get_by_role("button", name="Check (dry run)").click()
-    problems = page.get_by_role("region", name="Problems in the workbook")
+    problems = page.get_by_role("region", name="Problems in the file")
     expect(page.get_by_role("alert").filter(has_text="problems found")).to_be_visible()
     cells = problems.locator("tbody tr").locator("td")  # row, column, problem
     expect(cells).to_have_count(6)
@@ -116,6 +117,26 @@ def test_question_bank_forms_and_an_import_with_errors(stack, browser, committed
     with open(download.value.path(), "rb") as saved:
         header = next(openpyxl.load_workbook(saved).active.iter_rows(values_only=True))
     assert "type" in [str(cell).lower() for cell in header]
+
+    # Moodle files: a matching question is a problem naming it; a good file imports with
+    # notes on what it loses; the bank exports in a chosen format.
+    upload(page, "bank.gift", (FIXTURES / "moodle_unsupported.gift").read_bytes())
+    page.get_by_role("button", name="Check (dry run)").click()
+    problems = page.get_by_role("region", name="Problems in the file")
+    expect(problems).to_contain_text("matching questions cannot be imported")
+    upload(page, "quiz.xml", (FIXTURES / "moodle_supported.xml").read_bytes())
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Imported 7 questions.")).to_be_visible()
+    notes = page.get_by_role("region", name="Notes on the file")
+    expect(notes).to_contain_text("map.png")
+    assert accessibility_problems(page) == []
+    browser.screenshot(page, "08b-import-moodle-notes", full_page=True)
+    page.get_by_role("link", name="See them in the question bank").click()
+    page.get_by_label("Export format").select_option("moodle_xml")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export", exact=True).click()
+    assert download.value.suggested_filename == "questions.xml"
+    assert b'<question type="multichoice">' in Path(download.value.path()).read_bytes()
 
 
 def access_token_expiry(page) -> float:  # type: ignore[no-untyped-def]

@@ -1,8 +1,9 @@
-// The question bank: filters, pages, edit and delete, export and template downloads.
+// The question bank: filters, pages, edit and delete, export (in each format) and import.
 
 import { api, pagination } from '../api.js';
 import { announce, confirmDialog, field, h, replace, select, showError, table } from '../dom.js';
 import { QUESTION_TYPES, downloadButton, hashFor, pager, queryOf, typeLabel } from './common.js';
+import { FORMATS } from './import.js';
 
 const PAGE_SIZE = 20;
 
@@ -53,12 +54,17 @@ export async function render(main, ctx) {
     ], reply.data, { empty: 'No questions found.' }),
     pager(pages, (page) => ctx.go(filterHash({ ...filters, page }))));
 
+  // The filters apply to the export too: what is listed is what is exported.
+  const exportFormat = select(FORMATS.map(([value, label]) => [value, label]), 'xlsx',
+    { name: 'export-format', 'aria-label': 'Export format' });
+
   replace(main,
     h('div', { class: 'page-head' },
       h('h1', { text: 'Question bank' }),
       h('div', { class: 'actions' },
         h('a', { href: '#/admin/questions/new', class: 'button primary', text: 'New question' }),
-        h('a', { href: '#/admin/import', class: 'button secondary', text: 'Import from Excel' }),
-        downloadButton('Export (.xlsx)', '/questions/export.xlsx', 'questions.xlsx', errors, query))),
+        h('a', { href: '#/admin/import', class: 'button secondary', text: 'Import questions' }),
+        exportFormat,
+        downloadButton('Export', '/questions/export', 'questions', errors, () => ({ ...query, format: exportFormat.value })))),
     form, errors, results);
 }
