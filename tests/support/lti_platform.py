@@ -60,6 +60,11 @@ class Platform:
     tokens: dict[str, list[str]] = field(default_factory=dict)  # access token -> scopes
     assertion_errors: list[str] = field(default_factory=list)
     port: int = 0
+    # The browser's login: what the /auth endpoint signs, and where it posts it (our
+    # redirect_uri is PUBLIC_URL's; a test server on a random port is elsewhere).
+    next_launch: dict[str, Any] = field(default_factory=dict)
+    launch_target: str | None = None
+    auth_requests: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -184,6 +189,21 @@ class Platform:
         self.tokens[token] = form.get("scope", "").split()
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
 
+    def auth_page(self, query: dict[str, str]) -> tuple[int, str]:
+        """The OIDC authorization endpoint: a signed id_token with the tool's nonce, posted
+        back with its state by an auto-submitting form (as Canvas and Moodle do)."""
+        self.auth_requests.append(query)
+        if query.get("client_id") != self.client_id or query.get("response_mode") != "form_post":
+            return 400, "bad authorization request"
+        token = self.sign(self.claims(query["nonce"], **self.next_launch))
+        target = self.launch_target or query["redirect_uri"]
+        return 200, (
+            f'<!DOCTYPE html><form method="post" action="{target}">'
+            f'<input type="hidden" name="id_token" value="{token}">'
+            f'<input type="hidden" name="state" value="{query["state"]}"></form>'
+            "<script>document.forms[0].submit()</script>"
+        )
+
     def authorized(self, header: str | None, scope: str) -> bool:
         token = (header or "").removeprefix("Bearer ")
         return scope in self.tokens.get(token, [])
@@ -210,6 +230,15 @@ class _Handler(BaseHTTPRequestHandler):
         parts, p = urlsplit(self.path), self.platform
         if parts.path == "/jwks":
             return self._reply(200, p.jwks())
+        if parts.path == "/auth":
+            status, html = p.auth_page({k: v[0] for k, v in parse_qs(parts.query).items()})
+            data = html.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         if parts.path == "/memberships":
             if not p.authorized(self.headers.get("Authorization"), NRPS_SCOPE):
                 return self._reply(401, {"error": "unauthorized"})

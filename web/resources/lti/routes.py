@@ -83,8 +83,9 @@ def launch(form: dict[str, str]) -> Response:
     session.commit()
     if outcome.kind == "deep_link":
         return deep_link_picker(deep_linking.choices(session, outcome.code, now), outcome.code)
-    # The code rides in the fragment: never sent to a server, never in a Referer.
-    return redirect(f"{settings().public_url}/#/lti?code={outcome.code}", code=303)
+    # The code rides in the fragment: never sent to a server, never in a Referer. Relative:
+    # the client is served by this same host.
+    return redirect(f"/#/lti?code={outcome.code}", code=303)
 
 
 @blp.route("/session", methods=["POST"])

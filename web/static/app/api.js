@@ -95,6 +95,13 @@ export async function signIn(email, password) {
   return data.user;
 }
 
+/** A launch from the school's course site: its one-time code for a token pair (lti.js). */
+export async function signInWithLtiCode(code) {
+  const data = await api('POST', '/lti/session', { body: { code }, auth: false });
+  writeSession({ access: data.access_token, refresh: data.refresh_token, user: data.user });
+  return data;
+}
+
 export async function register(fullName, email, password) {
   await api('POST', '/auth/register', {
     body: { full_name: fullName, email, password }, auth: false,

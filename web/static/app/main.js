@@ -6,6 +6,7 @@ import { currentUser, onSignedOut, signOut } from './api.js';
 import { confirmDialog, h, notice, replace, messageOf } from './dom.js';
 import * as auth from './auth.js';
 import * as password from './password.js';
+import * as lti from './lti.js';
 import * as studentExams from './student/exams.js';
 import * as attempt from './student/attempt.js';
 import * as result from './student/result.js';
@@ -28,6 +29,8 @@ const ROUTES = [
   ['/register', auth.renderRegister, null],
   ['/password/forgot', password.renderForgot, null],
   ['/password/reset', password.renderReset, null],
+  // Signed in or not: a launch from the course site signs in whoever it names.
+  ['/lti', lti.render, 'anyone'],
   ['/exams', studentExams.render, 'student'],
   ['/attempt/:id', attempt.render, 'student'],
   ['/result/:id', result.render, 'student'],
@@ -112,11 +115,12 @@ async function route() {
   const path = hash.replace(/^#/, '').split('?')[0] || '/';
   const match = ROUTES.map((r) => ({ r, m: r.regex.exec(path) })).find((x) => x.m);
   if (!match) return go(home(user), { replace: true });
-  if (match.r.role && !user) {
+  const anyone = match.r.role === 'anyone';
+  if (match.r.role && !anyone && !user) {
     sessionStorage.setItem('exam.after-login', hash);
     return go('#/login', { replace: true });
   }
-  if (match.r.role && user.role !== match.r.role) return go(home(user), { replace: true });
+  if (match.r.role && !anyone && user.role !== match.r.role) return go(home(user), { replace: true });
   if (!match.r.role && user) return go(home(user), { replace: true });
 
   currentHash = hash;

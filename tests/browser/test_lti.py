@@ -1,0 +1,68 @@
+"""LTI 1.3 in Chromium against the real stack (gunicorn, a Celery worker, beat): a learner
+follows the course site's link, the simulated platform signs them in through our login and
+launch, the web client lands on their exams without a token in the address bar, and once
+results are released the worker posts the score to the platform's gradebook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from shared.interop.lti import platforms
+from shared.models import Role
+from tests.browser.conftest import accessibility_problems
+from tests.factories import make_exam, make_user
+from tests.support.lti_platform import PlatformServer, new_key, pem
+from tests.support.processes import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_learner_launches_from_the_course_and_the_score_reaches_the_gradebook(
+    stack, browser, committed, settings, tmp_path
+):
+    key = tmp_path / "lti.pem"
+    key.write_bytes(pem(new_key()))
+    with PlatformServer("set below") as platform, committed() as session:
+        admin = make_user(session, settings, role=Role.ADMIN)
+        exam = make_exam(session, title="Algebra", audience="assigned", results_release="manual")
+        registration = platform.registration()
+        platforms.register(session, registration)
+        session.commit()
+        stack.start(beat=True, LTI_PRIVATE_KEY_FILE=str(key), LTI_GRADE_SWEEP_SECONDS="1")
+        platform.tool_jwks_url = stack.url + "/api/v1/lti/jwks"
+        platform.launch_target = stack.url + "/api/v1/lti/launch"
+        platform.next_launch = {"sub": "learner-b", "custom": {"exam_id": str(exam.id)}}
+
+        page = browser.new_page()
+        page.goto(
+            f"{stack.url}/api/v1/lti/login?iss={platform.issuer}&login_hint=h"
+            f"&client_id={platform.client_id}&lti_deployment_id={platform.deployment_id}"
+        )
+        expect(page.get_by_role("heading", name="My exams")).to_be_visible()
+        expect(page.get_by_role("heading", name="Algebra")).to_be_visible()
+        assert "code=" not in page.url  # the one-time code left the address bar
+        assert platform.auth_requests[0]["redirect_uri"].endswith("/api/v1/lti/launch")
+        assert accessibility_problems(page) == []
+
+        # The learner sits the exam with the session the launch gave them.
+        access = json.loads(page.evaluate("sessionStorage.getItem('exam.session')"))["access"]
+        headers = {"Authorization": f"Bearer {access}"}
+        attempt = stack.api("POST", f"/exams/{exam.id}/attempts", headers=headers).json()
+        answer = [{"question_id": attempt["questions"][0]["id"], "response": "B"}]
+        submitted = stack.api("POST", f"/attempts/{attempt['id']}/submit",
+                              headers=headers, json={"answers": answer})  # fmt: skip
+        assert submitted.status_code == 202
+        wait_until(lambda: stack.api("GET", f"/attempts/{attempt['id']}/status",
+                                     headers=headers).json()["status"] == "graded",
+                   30, "grading")  # fmt: skip
+        assert platform.scores == []  # graded, not released
+
+        assert stack.api("POST", f"/exams/{exam.id}/release-results", admin).status_code == 200
+        wait_until(lambda: platform.scores, 60, "the grade post")
+        [score] = platform.scores
+        assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-b", 1, 1)
+        assert score["gradingProgress"] == "FullyGraded"
+        assert platform.assertion_errors == []
