@@ -85,7 +85,7 @@ RAW_QUESTIONS: list[dict[str, Any]] = [
     {"type": "numeric", "prompt": "Absolute zero in °C?", "correct_answer": -273},
     {
         "type": "essay",
-        "prompt": "Explain photosynthesis in your own words.",
+        "prompt": "Explain photosynthesis in your own words.\n\nUse two paragraphs.",
         "points": 5,
         "explanation": "Light, water and CO2 become sugar and oxygen.",
     },

@@ -44,6 +44,8 @@ def test_export_then_import_gives_back_every_question(name):
     ("markup", "text"),
     [
         ("<p>a<br>b</p><p>c</p>", "a\nb\nc"),
+        ("<p>a</p>\n\n<p>b</p>", "a\nb"),
+        ("<p>a<br><br>b</p>", "a\n\nb"),
         ('<p onclick="x()">hi <script>alert(1)</script><style>p{}</style></p>', "hi"),
         ('<a href="javascript:alert(1)">link</a> &amp; &lt;b&gt;', "link & <b>"),
         ("<p>  spaced\n   out  </p>", "spaced out"),

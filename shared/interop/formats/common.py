@@ -23,7 +23,10 @@ from shared.spreadsheets.questions import CellError
 # with textContent), so HTML becomes text: tags go, their words stay, scripts and styles go
 # with their content (nh3), entities are decoded.
 _SPACE = re.compile(r"\s+")
-_BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(p|div|li|tr|h[1-6]|blockquote|pre)\s*>", re.I)
+_BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
+_BLOCK_END = re.compile(r"<\s*/\s*(p|div|li|tr|h[1-6]|blockquote|pre)\s*>", re.I)
+_BLOCK = "\ue0ff"  # a private-use mark for "a block ended here" while nh3 cleans
+_BLOCKS = re.compile(f"[ {_BLOCK}]*{_BLOCK}[\\s{_BLOCK}]*")
 _MEDIA = re.compile(r"<\s*(img|object|embed|video|audio|source|iframe)\b([^>]*)>?", re.I)
 _SOURCE = re.compile(r"""\b(?:src|data|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 PLUGINFILE = "@@PLUGINFILE@@"
@@ -54,10 +57,12 @@ def html_to_text(markup: str | None) -> str:
     if not markup:
         return ""
     flat = _SPACE.sub(" ", markup)
-    marked = _BREAK.sub("\n", flat)
-    text = html.unescape(nh3.clean(marked, tags=set()))
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    marked = _BLOCK_END.sub(_BLOCK, _BR.sub("\n", flat.replace(_BLOCK, "")))
+    # Consecutive block ends (empty paragraphs, nested divs) are one line break; only
+    # <br>s make blank lines.
+    text = _BLOCKS.sub("\n", html.unescape(nh3.clean(marked, tags=set())))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return "\n".join(lines).strip("\n")  # inner blank lines stay: they part paragraphs
 
 
 def media_in(markup: str | None) -> list[str]:
