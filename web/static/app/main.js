@@ -10,6 +10,7 @@ import * as lti from './lti.js';
 import * as studentExams from './student/exams.js';
 import * as attempt from './student/attempt.js';
 import * as result from './student/result.js';
+import * as receipt from './trust/receipt.js';
 import * as questions from './admin/questions.js';
 import * as questionForm from './admin/question_form.js';
 import * as importPage from './admin/import.js';
@@ -34,6 +35,8 @@ const ROUTES = [
   ['/exams', studentExams.render, 'student'],
   ['/attempt/:id', attempt.render, 'student'],
   ['/result/:id', result.render, 'student'],
+  // Anyone holding a receipt may check it, signed in or not.
+  ['/receipts/verify', receipt.render, 'anyone'],
   ['/admin/questions', questions.render, 'admin'],
   ['/admin/questions/:id', questionForm.render, 'admin'],
   ['/admin/import', importPage.render, 'admin'],

@@ -3,6 +3,7 @@
 
 import { ApiError, api } from '../api.js';
 import { h, notice, points, replace, score } from '../dom.js';
+import { receiptCard } from '../trust/receipt.js';
 
 const FAST_POLL_MS = 1000; // grading usually takes a second or two
 const SLOW_POLL_MS = 10000; // waiting for a teacher: essays or a later release
@@ -15,8 +16,10 @@ export async function render(main, ctx) {
   const title = exam?.title || 'Exam';
   const statusBox = h('div', { class: 'status-box', role: 'status', 'aria-live': 'polite' });
   const body = h('div', {});
-  replace(main, h('h1', { text: `${title}: result` }), statusBox, body,
+  const receiptBox = h('div', {});
+  replace(main, h('h1', { text: `${title}: result` }), statusBox, body, receiptBox,
     h('p', {}, h('a', { href: '#/exams', text: 'Back to my exams' })));
+  receiptCard(id).then((card) => replace(receiptBox, card));
 
   let etag = null;
   let last = null;
