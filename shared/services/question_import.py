@@ -26,10 +26,12 @@ class ImportOutcome:
 
     @property
     def ok(self) -> bool:
+        """Whether the file had no errors (and so was, or would be, created)."""
         return not self.errors
 
 
 def limits(settings: Settings) -> UploadLimits:
+    """The import limits of the settings (size, expanded size, questions)."""
     return UploadLimits(
         max_bytes=settings.IMPORT_MAX_BYTES,
         max_uncompressed_bytes=settings.IMPORT_MAX_UNCOMPRESSED_BYTES,

@@ -16,7 +16,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from shared.errors import InvalidInput
-from shared.question_types import normalize_definition, to_decimal
+from shared.question_types import MAX_TAG, normalize_definition, to_decimal
 from shared.spreadsheets.questions import CellError
 
 # Prompts, options and explanations are stored and shown as text (the client writes them
@@ -26,7 +26,7 @@ _SPACE = re.compile(r"\s+")
 _BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 _BLOCK_END = re.compile(r"<\s*/\s*(p|div|li|tr|h[1-6]|blockquote|pre)\s*>", re.I)
 _BLOCK = "\ue0ff"  # a private-use mark for "a block ended here" while nh3 cleans
-_BLOCKS = re.compile(f"[ {_BLOCK}]*{_BLOCK}[\\s{_BLOCK}]*")
+_BLOCKS = re.compile(f"{_BLOCK}[\\s{_BLOCK}]*")  # starts with the mark: linear time
 _MEDIA = re.compile(r"<\s*(img|object|embed|video|audio|source|iframe)\b([^>]*)>?", re.I)
 _SOURCE = re.compile(r"""\b(?:src|data|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 PLUGINFILE = "@@PLUGINFILE@@"
@@ -49,6 +49,7 @@ class Item:
     name: str | None
 
     def error(self, message: str) -> CellError:
+        """A report entry about this item."""
         return CellError(self.row, self.name, message)
 
 
@@ -86,6 +87,16 @@ def note_media(result: ReadResult, item: Item, *markups: str | None) -> None:
             result.warnings.append(
                 item.error(f"refers to a file that is not imported ({name}); only text is kept")
             )
+
+
+def category_tag(path: str) -> str | None:
+    """The last part of a Moodle category path as a tag: not Moodle's own levels (`top`,
+    `$course$`, `Default for …`), nor a name too long to be a tag."""
+    parts = [p.strip() for p in path.strip().split("/") if p.strip()]
+    last = parts[-1] if parts else ""
+    if last.startswith(("$", "Default for")) or last == "top" or len(last) > MAX_TAG:
+        return None
+    return last or None
 
 
 def parse_xml(data: bytes, what: str) -> Element:

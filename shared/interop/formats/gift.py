@@ -16,6 +16,7 @@ from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from shared.interop.formats.common import (
     Item,
     ReadResult,
+    category_tag,
     choice_scoring,
     finish,
     html_to_text,
@@ -70,7 +71,7 @@ def read(data: bytes, limits: UploadLimits) -> ReadResult:
                 for key, value in _META.findall(stripped):
                     meta.setdefault(key.lower(), []).append(value.strip())
             elif stripped.startswith("$CATEGORY:"):
-                category = _category_tag(stripped[len("$CATEGORY:") :])
+                category = category_tag(stripped[len("$CATEGORY:") :])
             else:
                 body.append((number, line))
         if body:
@@ -96,15 +97,6 @@ def _blocks(text: str) -> Iterable[list[tuple[int, str]]]:
         yield lines
 
 
-def _category_tag(path: str) -> str | None:
-    """The last part of a category path as a tag; Moodle's own top levels are not tags."""
-    parts = [p.strip() for p in path.strip().split("/") if p.strip()]
-    last = parts[-1] if parts else ""
-    if not last or last.startswith("$") or last == "top" or last.startswith("Default for"):
-        return None
-    return last
-
-
 def _question(
     result: ReadResult, line: int, raw: str, meta: dict[str, list[str]], category: str | None
 ) -> None:
@@ -114,19 +106,9 @@ def _question(
         name, text = text[2:].split("::", 1)
         name = _restore(name)
     item = Item(line, name)
-    opens, closes = text.count("{"), text.count("}")
-    if opens != closes or text.find("}") < text.find("{"):
-        result.errors.append(item.error(f"unbalanced braces {{ }} in the question at line {line}"))
-        return
-    if opens == 0:
-        result.errors.append(
-            item.error(
-                "description items (text without answers) cannot be imported (type: description)"
-            )
-        )
-        return
-    if opens > 1:
-        result.errors.append(item.error("several answer blocks (embedded answers) are not held"))
+    problem = _shape_problem(text, line)
+    if problem:
+        result.errors.append(item.error(problem))
         return
     before, rest = text.split("{", 1)
     answers, after = rest.split("}", 1)
@@ -147,6 +129,18 @@ def _question(
         data["explanation"] = convert(data["explanation"])
     _apply_meta(data, meta, category)
     finish(result, item, data, lambda field: field)
+
+
+def _shape_problem(text: str, line: int) -> str | None:
+    """Why a question's braces are not one answer block, if they are not."""
+    opens, closes = text.count("{"), text.count("}")
+    if opens != closes or text.find("}") < text.find("{"):
+        return f"unbalanced braces {{ }} in the question at line {line}"
+    if opens == 0:
+        return "description items (text without answers) cannot be imported (type: description)"
+    if opens > 1:
+        return "several answer blocks (embedded answers) are not held"
+    return None
 
 
 def _apply_meta(data: dict[str, Any], meta: dict[str, list[str]], category: str | None) -> None:

@@ -12,6 +12,7 @@ from shared.errors import PayloadTooLarge, UnsupportedMediaType
 from shared.interop.formats.common import (
     Item,
     ReadResult,
+    category_tag,
     child,
     children,
     choice_scoring,
@@ -44,7 +45,7 @@ def read(data: bytes, limits: UploadLimits) -> ReadResult:
     for question in children(root, "question"):
         qtype = question.get("type", "")
         if qtype == "category":
-            category = _category_tag(_text(child(question, "category")))
+            category = category_tag(_text(child(question, "category")))
             continue
         number += 1
         if number > limits.max_rows:
@@ -54,14 +55,6 @@ def read(data: bytes, limits: UploadLimits) -> ReadResult:
     if not result.definitions and not result.errors:
         result.errors.append(Item(None, None).error("the file holds no questions"))
     return result
-
-
-def _category_tag(path: str) -> str | None:
-    parts = [p.strip() for p in path.split("/") if p.strip()]
-    last = parts[-1] if parts else ""
-    if not last or last.startswith("$") or last == "top" or last.startswith("Default for"):
-        return None
-    return last
 
 
 def _text(element: Element | None) -> str:
