@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("score_given", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.Column("score_maximum", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("pending_manual", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
         sa.Column("next_try_at", UTCDateTime(timezone=True), nullable=False),

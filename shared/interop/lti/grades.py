@@ -79,13 +79,15 @@ def _add(
     session: Session, attempt: Any, link_id: uuid.UUID, sub: str, now: datetime
 ) -> uuid.UUID | None:
     score, maximum = Decimal(attempt.score), Decimal(attempt.max_score)
+    pending = bool(getattr(attempt, "pending_manual", 0))
     # The same score of the same attempt is posted once; a changed score is news again.
-    key = f"{link_id}:{attempt.id}:{score}:{maximum}"
+    key = f"{link_id}:{attempt.id}:{score}:{maximum}:{int(pending)}"
     if session.scalar(select(LtiGradePost.id).where(LtiGradePost.dedupe_key == key)):
         return None
     post = LtiGradePost(
         attempt_id=attempt.id, resource_link_id=link_id, sub=sub, dedupe_key=key,
-        score_given=score, score_maximum=maximum, next_try_at=now, created_at=now,
+        score_given=score, score_maximum=maximum, pending_manual=pending, next_try_at=now,
+        created_at=now,
     )  # fmt: skip
     try:
         with session.begin_nested():
@@ -146,14 +148,15 @@ def claim(session: Session, post_id: uuid.UUID, now: datetime) -> Claimed | None
 
 
 def score_body(post: LtiGradePost) -> dict[str, Any]:
-    """The AGS score: the attempt's points out of its maximum, final."""
+    """The AGS score: the attempt's points out of its maximum; not final while answers
+    wait for a teacher."""
     stamp = post.created_at.isoformat(timespec="milliseconds")
     return {
         "userId": post.sub,
         "scoreGiven": float(post.score_given),
         "scoreMaximum": float(post.score_maximum),
         "activityProgress": "Completed",
-        "gradingProgress": "FullyGraded",
+        "gradingProgress": "PendingManual" if post.pending_manual else "FullyGraded",
         "timestamp": stamp,
     }
 

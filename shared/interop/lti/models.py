@@ -192,6 +192,8 @@ class LtiGradePost(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200))
     score_given: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     score_maximum: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # Answers still waiting for a teacher: the platform is told the grade is not final.
+    pending_manual: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=GradePostStatus.PENDING)
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -120,3 +120,18 @@ def test_a_platform_that_cannot_verify_our_assertion_gets_no_score(
     [post] = posts(session)
     session.refresh(post)
     assert post.response_code == 401
+
+
+def test_a_score_with_answers_waiting_for_a_teacher_is_not_final(
+    client, session, settings, platform, admin
+):
+    from tests.factories import make_question
+
+    exam = make_exam(session, audience="assigned", results_release="immediate",
+                     questions=[make_question(session), make_question(session, "essay")])  # fmt: skip
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    sit(client, session, exam, bearer(token.get_json()["access_token"]))  # graded: visible now
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    [score] = platform.scores
+    assert score["gradingProgress"] == "PendingManual"
+    assert score["scoreMaximum"] == 6.0  # 1 + the essay's 5
