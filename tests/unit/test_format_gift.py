@@ -119,3 +119,66 @@ def test_numeric_ranges_and_points_comment():
     assert result.definitions[0]["correct_answer"] == 1.5
     assert result.definitions[0]["tolerance"] == Decimal("0.5")
     assert result.definitions[0]["points"] == Decimal("2.5")
+
+
+MOODLE_EXPORT = """// question: 0  name: Switch category to Mechanics
+$CATEGORY: $course$/top/Default for Physics/Mechanics
+
+
+// question: 812  name: Speed of light
+// [tag:constants]
+::Speed of light::[html]<p>The speed of light in vacuum, in km/s?</p>{#
+\t=%100%299792:1#
+\t=%50%300000:1000#Close.
+}
+
+
+// question: 813  name: Newton
+::Newton::[html]<p>Newton's first law is about\\:</p>{
+\t=<p>inertia</p>#
+\t~<p>gravity</p>#
+\t~%50%<p>motion</p>#
+}
+
+
+// question: 814  name: Units
+::Units::[html]<p>Which are SI base units?</p>{
+\t~%50%<p>metre</p>#
+\t~%50%<p>kilogram</p>#
+\t~%-100%<p>litre</p>#
+}
+
+
+// question: 815  name: Symbol
+::Symbol::[html]<p>Symbol of force?</p>{
+\t=%100%F#
+\t=%50%f#
+}
+
+
+// question: 816  name: Vacuum
+::Vacuum::[html]<p>Sound travels in a vacuum.</p>{FALSE#Wrong.#Right.}
+
+
+// question: 817  name: Essay
+::Essay::[html]<p>Describe an experiment.</p>{}
+"""
+
+
+def test_a_file_as_moodle_exports_it():
+    result = read(MOODLE_EXPORT)
+    assert result.errors == []
+    light, newton, units, symbol, vacuum, essay = result.definitions
+    assert (light["type"], light["correct_answer"], light["tolerance"]) == ("numeric", 299792, 1)
+    assert light["tags"] == ["constants", "Mechanics"]
+    assert newton["prompt"] == "Newton's first law is about:"
+    assert newton["type"] == "single_choice" and newton["correct_answer"] == "A"
+    assert [o["text"] for o in newton["options"]] == ["inertia", "gravity", "motion"]
+    assert (units["type"], units["correct_answer"], units["scoring"]) == (
+        "multiple_choice", ["A", "B"], "partial",
+    )  # fmt: skip
+    assert symbol["type"] == "short_text" and symbol["correct_answer"] == ["F"]
+    assert vacuum["type"] == "true_false" and vacuum["correct_answer"] is False
+    assert essay["type"] == "essay"
+    lost = sorted(w.column for w in result.warnings)
+    assert lost == ["Newton", "Speed of light", "Symbol"]  # partial credit left out
