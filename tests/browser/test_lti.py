@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from shared.interop.lti import platforms
 from shared.models import Role
-from tests.browser.conftest import accessibility_problems
+from tests.browser.conftest import accessibility_problems, sign_in
 from tests.factories import make_exam, make_user
 from tests.support.lti_platform import PlatformServer, new_key, pem
 from tests.support.processes import wait_until
@@ -66,3 +66,39 @@ def test_a_learner_launches_from_the_course_and_the_score_reaches_the_gradebook(
         assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-b", 1, 1)
         assert score["gradingProgress"] == "FullyGraded"
         assert platform.assertion_errors == []
+
+
+def test_an_admin_registers_a_platform_from_the_lti_page(stack, browser, committed, settings):
+    with committed() as session:
+        admin = make_user(session, settings, role=Role.ADMIN, full_name="Grace Hopper")
+    stack.start(worker=False)
+    page = browser.new_page(stack.url + "/")
+    sign_in(page, admin)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="LTI").click()
+    expect(page.get_by_role("heading", name="LTI platforms")).to_be_visible()
+    expect(page.get_by_text(f"{stack.url}/api/v1/lti/launch")).to_be_visible()
+    assert accessibility_problems(page) == []
+
+    page.get_by_label("Name").fill("Moodle")
+    page.get_by_label("Platform ID (issuer)").fill("https://moodle.school.example")
+    page.get_by_label("Client ID").fill("client-7")
+    page.get_by_label("Deployment IDs").fill("3, 4")
+    page.get_by_label("Authentication request URL").fill(
+        "https://moodle.school.example/mod/lti/auth.php"
+    )
+    page.get_by_label("Access token URL").fill("https://moodle.school.example/mod/lti/token.php")
+    # Plain http on a public host is refused next to its field.
+    page.get_by_label("Public keyset URL").fill("http://moodle.school.example/mod/lti/certs.php")
+    page.get_by_role("button", name="Register platform").click()
+    expect(page.get_by_text("must be an https URL")).to_be_visible()
+    page.get_by_label("Public keyset URL").fill("https://moodle.school.example/mod/lti/certs.php")
+    page.get_by_role("button", name="Register platform").click()
+    rows = page.get_by_role("region", name="Registered platforms").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("3, 4")
+    expect(rows).to_contain_text("Refused")
+    assert accessibility_problems(page) == []
+
+    rows.get_by_role("link", name="Placed exams").click()
+    expect(page.get_by_role("heading", name="Exams placed on Moodle")).to_be_visible()
+    expect(page.get_by_text("No exam is placed on this platform yet")).to_be_visible()

@@ -24,6 +24,7 @@ import * as people from './admin/people.js';
 import * as groups from './admin/groups.js';
 import * as group from './admin/group.js';
 import * as webhooks from './admin/webhooks.js';
+import * as ltiAdmin from './admin/lti.js';
 
 const ROUTES = [
   ['/login', auth.renderLogin, null],
@@ -51,6 +52,8 @@ const ROUTES = [
   ['/admin/groups/:id', group.render, 'admin'],
   ['/admin/webhooks', webhooks.render, 'admin'],
   ['/admin/webhooks/:id', webhooks.renderDeliveries, 'admin'],
+  ['/admin/lti', ltiAdmin.render, 'admin'],
+  ['/admin/lti/:id', ltiAdmin.renderLinks, 'admin'],
 ].map(([pattern, page, role]) => ({
   regex: new RegExp(`^${pattern.replace(/:id/g, '([\\w-]+)')}$`),
   page,
@@ -60,7 +63,8 @@ const ROUTES = [
 const NAV = {
   student: [['#/exams', 'My exams']],
   admin: [['#/admin/exams', 'Exams'], ['#/admin/questions', 'Question bank'], ['#/admin/import', 'Import'],
-    ['#/admin/people', 'People'], ['#/admin/groups', 'Groups'], ['#/admin/webhooks', 'Webhooks']],
+    ['#/admin/people', 'People'], ['#/admin/groups', 'Groups'], ['#/admin/webhooks', 'Webhooks'],
+    ['#/admin/lti', 'LTI']],
 };
 
 const main = document.getElementById('main');
