@@ -74,6 +74,11 @@ def test_hostile_or_broken_xml_is_refused(name, message):
         moodle_xml.read(fixture(name), LIMITS)
 
 
+def test_an_unknown_encoding_is_malformed_xml():
+    with pytest.raises(InvalidInput, match="unknown encoding"):
+        moodle_xml.read(b'<?xml version="1.0" encoding="UTF-9"?><quiz/>', LIMITS)
+
+
 def test_xml_that_is_not_a_moodle_quiz_is_unsupported():
     with pytest.raises(UnsupportedMediaType):
         moodle_xml.read(b"<html><body>hi</body></html>", LIMITS)

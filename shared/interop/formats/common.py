@@ -107,7 +107,7 @@ def parse_xml(data: bytes, what: str) -> Element:
         raise InvalidInput(
             f"the {what} declares a DTD or entities, which are refused for safety"
         ) from None
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding
         raise InvalidInput(f"the {what} is not well-formed XML: {exc}") from None
 
 
