@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, NotFound
@@ -23,6 +23,8 @@ REQUEUE_AFTER = timedelta(minutes=5)
 # (hours-long countdowns on Redis are redelivered by its visibility timeout).
 COUNTDOWN_UNDER_SECONDS = 120.0
 SWEEP_LIMIT = 500
+# Events (and their deliveries' log) are kept this long, then purged by the sweep.
+KEEP_FOR = timedelta(days=30)
 
 _live_endpoints = select(WebhookEndpoint.id).where(
     WebhookEndpoint.active, WebhookEndpoint.deleted_at.is_(None)
@@ -181,6 +183,25 @@ def give_up_expired(session: Session, now: datetime, *, scale: float = 1.0) -> i
         .values(status=DeliveryStatus.FAILED, last_error="gave up: not delivered within 24 h")
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def purge_old(
+    session: Session, now: datetime, keep_for: timedelta = KEEP_FOR, limit: int = 5000
+) -> int:
+    """Delete events older than `keep_for` with their deliveries (none still waits: a day
+    after its creation a delivery is delivered or failed); how many events went."""
+    ids = list(
+        session.scalars(
+            select(OutboxEvent.id)
+            .where(OutboxEvent.created_at < now - keep_for)
+            .order_by(OutboxEvent.created_at)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids)))
+    return session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids))).rowcount
 
 
 def redeliver(

@@ -62,10 +62,11 @@ def _send(
 
 
 def sweep(settings: Settings) -> list[uuid.UUID]:
-    """Repair and find work: interrupted tries due again, day-old ones given up, and the
-    due deliveries whose task is not on its way (to send now)."""
+    """Repair and find work: interrupted tries due again, day-old ones given up, month-old
+    events purged, and the due deliveries whose task is not on its way (to send now)."""
     now = utcnow()
     with transaction(settings) as session:
         deliveries.release_interrupted(session, now, INTERRUPTED_AFTER)
         deliveries.give_up_expired(session, now, scale=settings.WEBHOOK_RETRY_SCALE)
+        deliveries.purge_old(session, now)
         return deliveries.due(session, now)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from shared.events.models import OutboxEvent, WebhookDelivery
 from shared.events.retry import FIRST_DELAY_SECONDS
 from shared.events.signing import verify
 from tests.e2e.test_grading import begin, graded, submit
@@ -219,3 +220,30 @@ def test_a_slow_receiver_does_not_delay_grading(live, committed, settings, proce
     )  # fmt: skip
     assert "timed out" in timed_out[0]["error"] and timed_out[0]["status"] == "pending"
     assert timed_out[0]["response_code"] is None and timed_out[0]["next_try_at"]
+
+
+def test_beat_sends_a_delivery_whose_retry_was_left_to_the_sweep(
+    live, committed, settings, processes, tmp_path
+):
+    receiver = Receiver(processes, tmp_path)
+    admin, admin_headers = admin_client(live, committed, settings)
+    hook = register(admin, admin_headers, f"{receiver.url}/later", ["regrade.finished"])
+    with committed() as session:  # a retry due now, that no task is on its way for
+        event = OutboxEvent(type="regrade.finished", data={"job_id": "j1"})
+        session.add(event)
+        session.flush()
+        session.add(
+            WebhookDelivery(event_id=event.id, endpoint_id=hook["id"], tries=1, queued_at=None)
+        )
+        session.commit()
+    processes.worker(**WORKER_ENV)
+    processes.beat(WEBHOOK_SWEEP_SECONDS="1")
+    (got,) = receiver.wait_for(1, timeout=45)
+    assert got["json"]["id"] == str(event.id) and got["json"]["data"] == {"job_id": "j1"}
+    assert verify(hook["secret"], got["raw"], got["headers"]["X-Exam-Signature"])
+    log = wait_until(
+        lambda: (rows := deliveries(admin, admin_headers, hook))
+        and rows[0]["status"] == "delivered" and rows,
+        15, "the log to say delivered",
+    )  # fmt: skip
+    assert log[0]["tries"] == 2

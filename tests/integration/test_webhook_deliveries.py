@@ -137,3 +137,16 @@ def test_publishing_with_no_endpoint_writes_nothing(session):
     outbox.invalidate()
     assert outbox.publish(session, "attempt.graded", {"attempt_id": "x"}) is None
     assert session.query(OutboxEvent).count() == 0
+
+
+def test_month_old_events_are_purged_with_their_log(session):
+    now = utcnow()
+    old = delivery_to_new_endpoint(session, status="delivered")
+    recent = delivery_to_new_endpoint(session, status="failed")
+    session.get(OutboxEvent, old.event_id).created_at = now - deliveries.KEEP_FOR - timedelta(1)
+    session.flush()
+    assert deliveries.purge_old(session, now) == 1
+    session.expire_all()
+    assert session.get(WebhookDelivery, old.id) is None
+    assert session.get(OutboxEvent, old.event_id) is None
+    assert session.get(WebhookDelivery, recent.id) is not None
