@@ -4,9 +4,11 @@ file; the checker page, signed out, says the file is genuine and an altered copy
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from tests.browser.conftest import accessibility_problems, sign_in
 from tests.factories import make_exam, make_question, make_user
@@ -57,3 +59,36 @@ def test_a_student_downloads_a_receipt_and_anyone_checks_it(stack, browser, comm
     expect(checker.get_by_role("alert")).to_contain_text("Not valid (submitted_at)")
     expect(checker.get_by_role("alert")).not_to_contain_text("Mercury")
     browser.screenshot(checker, "receipt-checker")
+
+
+def test_an_admin_sees_the_trail_intact_then_the_row_edited_behind_the_api(
+    stack, browser, committed, settings
+):
+    with committed() as session:
+        exam = make_exam(session, title="Audit quiz")
+        student = make_user(session, settings)
+        admin = make_user(session, settings, role="admin", email="audit@school.test")
+    stack.start()
+    attempt = stack.api("POST", f"/exams/{exam.id}/attempts", student).json()
+    stack.api("POST", f"/attempts/{attempt['id']}/submit", student, json={})
+
+    page = browser.new_page(stack.url + f"/#/admin/exams/{exam.id}/audit")
+    sign_in(page, admin)
+    expect(page.get_by_role("heading", name="Audit: Audit quiz")).to_be_visible()
+    intact = re.compile(r"Intact: [23] events in 1 attempt chain recomputed; no anchor yet")
+    expect(page.locator(".notice.ok")).to_contain_text(intact)  # graded by now, or not yet
+    assert accessibility_problems(page) == []
+
+    with committed() as session:
+        event_id = session.execute(
+            text("UPDATE attempt_events SET data = '{\"by\": \"nobody\"}' "
+                 "WHERE attempt_id = :a AND kind = 'submitted' RETURNING id"),
+            {"a": attempt["id"]},
+        ).scalar_one()  # fmt: skip
+        session.commit()
+    page.get_by_role("button", name="Verify again").click()
+    expect(page.locator(".notice.error")).to_contain_text(
+        f"attempt {attempt['id']}, event {event_id}"
+    )
+    expect(page.get_by_role("cell", name=str(event_id), exact=True)).to_be_visible()
+    browser.screenshot(page, "audit-tampered")

@@ -20,6 +20,7 @@ import * as roster from './admin/roster.js';
 import * as gradingQueue from './admin/grading.js';
 import * as regrade from './admin/regrade.js';
 import * as analysis from './admin/analysis.js';
+import * as audit from './admin/audit.js';
 import * as people from './admin/people.js';
 import * as groups from './admin/groups.js';
 import * as group from './admin/group.js';
@@ -47,6 +48,7 @@ const ROUTES = [
   ['/admin/exams/:id/grading', gradingQueue.render, 'admin'],
   ['/admin/exams/:id/regrade', regrade.render, 'admin'],
   ['/admin/exams/:id/analysis', analysis.render, 'admin'],
+  ['/admin/exams/:id/audit', audit.render, 'admin'],
   ['/admin/people', people.render, 'admin'],
   ['/admin/groups', groups.render, 'admin'],
   ['/admin/groups/:id', group.render, 'admin'],

@@ -31,6 +31,7 @@ export function examTabs(examId, currentTab) {
     ['grading', `#/admin/exams/${examId}/grading`, 'Grading queue'],
     ['regrade', `#/admin/exams/${examId}/regrade`, 'Regrade'],
     ['analysis', `#/admin/exams/${examId}/analysis`, 'Analysis'],
+    ['audit', `#/admin/exams/${examId}/audit`, 'Audit'],
   ];
   return h('nav', { class: 'tabs', 'aria-label': 'This exam' }, h('ul', {}, tabs.map(([key, href, label]) =>
     h('li', {}, h('a', { href, text: label, 'aria-current': key === currentTab ? 'page' : null })))));
