@@ -127,11 +127,28 @@ def test_a_score_with_answers_waiting_for_a_teacher_is_not_final(
 ):
     from tests.factories import make_question
 
-    exam = make_exam(session, audience="assigned", results_release="immediate",
-                     questions=[make_question(session), make_question(session, "essay")])  # fmt: skip
+    questions = [make_question(session), make_question(session, "essay")]
+    exam = make_exam(session, audience="assigned", results_release="immediate", questions=questions)
     token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
     sit(client, session, exam, bearer(token.get_json()["access_token"]))  # graded: visible now
     assert deliver_due(session, settings) == [GradePostStatus.SENT]
     [score] = platform.scores
     assert score["gradingProgress"] == "PendingManual"
     assert score["scoreMaximum"] == 6.0  # 1 + the essay's 5
+
+
+def test_a_redelivered_task_sends_nothing_twice_and_a_crashed_try_is_taken_again(
+    client, session, settings, platform, admin, exam
+):
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    sit(client, session, exam, bearer(token.get_json()["access_token"]))
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=login(client, admin))
+    [post_id] = grades.due(session, utcnow())
+    assert grades.claim(session, post_id, utcnow()) is not None
+    session.commit()
+    assert grades.claim(session, post_id, utcnow()) is None  # the same message again
+    # The worker died mid-try: after the stale-claim time the post is due again.
+    later = utcnow() + grades.STALE_CLAIM + timedelta(seconds=1)
+    assert grades.due(session, later) == [post_id]
+    assert deliver_due(session, settings, later) == [GradePostStatus.SENT]
+    assert len(platform.scores) == 1

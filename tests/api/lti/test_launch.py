@@ -197,3 +197,14 @@ class TestBadLaunches:
     def test_a_launch_without_id_token(self, client, session):
         response = client.post("/api/v1/lti/launch", data={"state": "x"})
         assert response.status_code == 422
+
+
+def test_a_login_form_posted_as_moodle_does(client, platform):
+    response = client.post(
+        "/api/v1/lti/login",
+        data={"iss": platform.issuer, "login_hint": "2", "client_id": platform.client_id,
+              "target_link_uri": "http://tool.test/api/v1/lti/launch", "lti_message_hint": "m"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(platform.url + "/auth?")
+    assert "lti_message_hint=m" in response.headers["Location"]
