@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.analysis import rows
 from shared.analysis import statistics as st
 from shared.analysis.flag import Flag
 from shared.models import Answer, Attempt, AttemptStatus, Question
@@ -29,7 +30,7 @@ CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
 SIMILAR_ALPHA = 0.01  # family-wise chance of a false flag in an exam of honest students
 SIMILAR_MIN_IDENTICAL = 3  # fewer identical wrong answers are never evidence enough
 
-Wrong = dict[uuid.UUID, dict[uuid.UUID, str]]  # attempt -> question -> its wrong answer
+Wrong = dict[str, dict[str, str]]  # attempt id -> question id -> its wrong answer (texts)
 
 
 def similar_answers(session: Session, exam_id: uuid.UUID) -> list[Flag]:
@@ -66,39 +67,41 @@ def _fewest_identical(chances: Any, limit: float) -> int:
     return max(SIMILAR_MIN_IDENTICAL, math.ceil(math.log(limit) / math.log(lowest) - 1e-9))
 
 
-def _wrong_answers(session: Session, exam_id: uuid.UUID) -> tuple[Wrong, set[uuid.UUID]]:
-    """Each graded attempt's wrong answers to choice questions (a canonical text each)."""
-    attempts = set(
-        session.scalars(
-            select(Attempt.id).where(
-                Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.GRADED
-            )
+def _wrong_answers(session: Session, exam_id: uuid.UUID) -> tuple[Wrong, set[str]]:
+    """Each graded attempt's wrong answers to choice questions (a canonical text each);
+    attempts and questions by the text of their ids."""
+    graded = [Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.GRADED]
+    attempts = set(session.scalars(select(rows.as_text(Attempt.id)).where(*graded)))
+    found = session.connection().execute(  # Core rows: the ORM's row handling is wasted here
+        select(
+            rows.as_text(Answer.attempt_id),
+            rows.as_text(Answer.question_id),
+            rows.as_text(Answer.response),
         )
-    )
-    rows = session.execute(
-        select(Answer.attempt_id, Answer.question_id, Answer.response)
         .join(Attempt, Attempt.id == Answer.attempt_id)
         .join(Question, Question.id == Answer.question_id)
-        .where(
-            Attempt.exam_id == exam_id,
-            Attempt.status == AttemptStatus.GRADED,
-            Question.type.in_(CHOICE_TYPES),
-            Answer.is_correct.is_(False),
-            Answer.response.is_not(None),
-        )
+        .where(*graded, Question.type.in_(CHOICE_TYPES), Answer.is_correct.is_(False))
     )
+    canonical = rows.Memo(_canonical)
     wrong: Wrong = {}
-    for attempt_id, question_id, response in rows:
-        if response is None:  # a JSON null (a cleared answer) is an omission, not an answer
-            continue
-        canonical = sorted(response) if isinstance(response, list) else response
-        wrong.setdefault(attempt_id, {})[question_id] = json.dumps(canonical)
+    for attempt_id, question_id, response in found:
+        answer = canonical(response)
+        if answer is not None:  # JSON null (cleared, unanswered) is an omission
+            wrong.setdefault(attempt_id, {})[question_id] = answer
     return wrong, attempts
 
 
-def _match_chances(wrong: Wrong) -> dict[uuid.UUID, float]:
+def _canonical(raw: str) -> str | None:
+    """One text per answer: a multiple-choice answer is the set of options chosen."""
+    value = json.loads(raw)
+    if value is None:
+        return None
+    return json.dumps(sorted(value) if isinstance(value, list) else value)
+
+
+def _match_chances(wrong: Wrong) -> dict[str, float]:
     """Per question, the chance two independent wrong answerers give the same wrong answer."""
-    counts: dict[uuid.UUID, Counter[str]] = {}
+    counts: dict[str, Counter[str]] = {}
     for answers in wrong.values():
         for question_id, answer in answers.items():
             counts.setdefault(question_id, Counter())[answer] += 1
@@ -109,18 +112,18 @@ def _match_chances(wrong: Wrong) -> dict[uuid.UUID, float]:
     return chances
 
 
-def _candidates(wrong: Wrong, needed: int) -> set[tuple[uuid.UUID, uuid.UUID]]:
+def _candidates(wrong: Wrong, needed: int) -> set[tuple[str, str]]:
     """Pairs that may share `needed` identical wrong answers (a prefix filter, exact):
     with each attempt's answers ordered rarest first, two attempts sharing `needed` of them
     share one among the first len - needed + 1 of each. Only those prefixes are indexed,
     so popular wrong answers, which most pairs share, rarely make a pair worth checking."""
-    frequency: Counter[tuple[uuid.UUID, str]] = Counter(
+    frequency: Counter[tuple[str, str]] = Counter(
         token for answers in wrong.values() for token in answers.items()
     )
-    index: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
-    found: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    index: dict[tuple[str, str], list[str]] = {}
+    found: set[tuple[str, str]] = set()
     for attempt_id in sorted(wrong):
-        tokens = sorted(wrong[attempt_id].items(), key=lambda t: (frequency[t], str(t[0]), t[1]))
+        tokens = sorted(wrong[attempt_id].items(), key=lambda t: (frequency[t], t[0], t[1]))
         if len(tokens) < needed:
             continue
         for token in tokens[: len(tokens) - needed + 1]:
@@ -131,11 +134,12 @@ def _candidates(wrong: Wrong, needed: int) -> set[tuple[uuid.UUID, uuid.UUID]]:
 
 
 def _pair_flags(
-    a: uuid.UUID, b: uuid.UUID, identical: int, both: int, expected: float, p: float, pairs: int
+    a: str, b: str, identical: int, both: int, expected: float, p: float, pairs: int
 ) -> list[Flag]:
     score = round(-math.log10(max(p, 1e-300)), 2)
     flags = []
-    for mine, other in ((a, b), (b, a)):
+    a_id, b_id = uuid.UUID(a), uuid.UUID(b)
+    for mine, other in ((a_id, b_id), (b_id, a_id)):
         detail = (
             f"{identical} of the {both} questions both got wrong have the same wrong answer as "
             f"attempt {other}; expected {expected:.1f} by chance; p = {p:.2g} "

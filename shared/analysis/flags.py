@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.analysis import copying
+from shared.analysis import copying, rows
 from shared.analysis import statistics as st
 from shared.analysis.flag import Flag
 from shared.cache import Cache
@@ -102,7 +102,7 @@ def concurrent_devices(session: Session, exam_id: uuid.UUID) -> list[Flag]:
     handover (a laptop that died, the exam finished on another) is not flagged."""
     saves = session.execute(
         select(
-            AttemptEvent.attempt_id,
+            rows.as_text(AttemptEvent.attempt_id),
             AttemptEvent.created_at,
             AttemptEvent.data["sid"].as_string(),
             AttemptEvent.data["address"].as_string(),
@@ -111,7 +111,7 @@ def concurrent_devices(session: Session, exam_id: uuid.UUID) -> list[Flag]:
         .where(Attempt.exam_id == exam_id, AttemptEvent.kind == "saved")
         .order_by(AttemptEvent.attempt_id, AttemptEvent.id)
     )
-    by_attempt: dict[uuid.UUID, list[tuple[datetime, tuple[str | None, str | None]]]] = {}
+    by_attempt: dict[str, list[tuple[datetime, tuple[str | None, str | None]]]] = {}
     for attempt_id, at, sid, address in saves:
         by_attempt.setdefault(attempt_id, []).append((at, (sid, address)))
     return [
@@ -122,7 +122,7 @@ def concurrent_devices(session: Session, exam_id: uuid.UUID) -> list[Flag]:
 
 
 def _alternation(
-    attempt_id: uuid.UUID, trail: list[tuple[datetime, tuple[str | None, str | None]]]
+    attempt_id: str, trail: list[tuple[datetime, tuple[str | None, str | None]]]
 ) -> Flag | None:
     """A flag when device runs X, Y, X follow each other within the window."""
     runs: list[list[Any]] = []  # [device, first save, last save]
@@ -152,7 +152,7 @@ def _alternation(
         f"{int(CONCURRENT_WINDOW.total_seconds() // 60)} minutes apart, "
         f"the first at {first:%H:%M:%S} UTC."
     )
-    return Flag(attempt_id, "concurrent_devices", detail, float(switches))
+    return Flag(uuid.UUID(attempt_id), "concurrent_devices", detail, float(switches))
 
 
 def fast_high_scores(session: Session, exam_id: uuid.UUID) -> list[Flag]:

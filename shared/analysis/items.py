@@ -9,9 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Float, case, cast, func, null, select
 from sqlalchemy.orm import Session
 
+from shared.analysis import rows
 from shared.analysis import statistics as st
 from shared.models import Answer, Attempt, AttemptStatus, ExamQuestion, Question
 from shared.services import exams, grading
@@ -46,75 +47,89 @@ def item_analysis(session: Session, exam_id: uuid.UUID) -> dict[str, Any]:
     drawn = {row.id: row.drawn for row in attempts}
     items: dict[str, _Item] = {}
     scores: Scores = {row.id: {} for row in attempts}
+    question_ids, responses = rows.uuid_text(), rows.json_text()
     for answer in _graded_answers(session, exam_id):
-        qid, key = str(answer.question_id), keys.get(str(answer.question_id))
+        qid = question_ids(answer.question_id)
+        key = keys.get(qid)
         if key is None or answer.attempt_id not in totals:
             continue
-        item = items.setdefault(qid, _Item(position=positions.get(qid, 10**9)))
-        possible = drawn_points_of(drawn[answer.attempt_id], qid) or key["points"]
-        _collect(item, key, answer, float(possible), totals[answer.attempt_id])
-        entry = (drawn[answer.attempt_id] or {}).get(qid)
-        if entry is not None:
-            item.position = min(item.position, int(entry["entry"]))
-        scores[answer.attempt_id][qid] = (
-            None if answer.needs_manual else float(answer.points_awarded or 0)
-        )
+        item = items.get(qid)
+        if item is None:
+            item = items[qid] = _Item(position=positions.get(qid, 10**9))
+        mine = drawn[answer.attempt_id]
+        possible = (drawn_points_of(mine, qid) if mine else None) or key["points"]
+        total = totals[answer.attempt_id]
+        _collect(item, key, answer, responses(answer.response), float(possible), total)
+        if mine and qid in mine:
+            item.position = min(item.position, int(mine[qid]["entry"]))
+        scores[answer.attempt_id][qid] = None if answer.needs_manual else answer.points
     questions = _describe(session, items, keys)
     return {**_summary(attempts, scores), "questions": questions}
 
 
 def _graded_attempts(session: Session, exam_id: uuid.UUID) -> list[Any]:
+    """Graded attempts, ids as text (they only join the answers to their attempt)."""
     return list(
         session.execute(
-            select(Attempt.id, Attempt.score, Attempt.max_score, Attempt.drawn)
+            select(rows.as_text(Attempt.id).label("id"), Attempt.score, Attempt.max_score,
+                   Attempt.drawn)
             .where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.GRADED)
             .order_by(Attempt.submitted_at, Attempt.id)  # ties in a group go by submission
         )
-    )
+    )  # fmt: skip
 
 
 def _graded_answers(session: Session, exam_id: uuid.UUID) -> Any:
+    """Their answers, in the same order. Only a choice question's response is read (for
+    option counts): an essay may be 20,000 characters, and whether it was left empty is
+    all the analysis needs."""
+    choice = Question.type.in_(CHOICE_TYPES)
     query = (
         select(
-            Answer.attempt_id,
-            Answer.question_id,
-            Answer.response,
-            Answer.points_awarded,
+            rows.as_text(Answer.attempt_id).label("attempt_id"),
+            rows.as_text(Answer.question_id).label("question_id"),
+            case((choice, rows.as_text(Answer.response)), else_=null()).label("response"),
+            (func.coalesce(rows.as_text(Answer.response), "null") == "null").label("omitted"),
+            func.coalesce(cast(Answer.points_awarded, Float), 0.0).label("points"),
             Answer.needs_manual,
         )
         .join(Attempt, Attempt.id == Answer.attempt_id)
+        .join(Question, Question.id == Answer.question_id)
         .where(Attempt.exam_id == exam_id, Attempt.status == AttemptStatus.GRADED)
         .order_by(Attempt.submitted_at, Attempt.id)
     )
-    return session.execute(query.execution_options(yield_per=5000))
+    # Core rows straight from the connection: the ORM's row handling is wasted on columns.
+    return session.connection().execute(query.execution_options(yield_per=5000))
 
 
 def _fixed_positions(session: Session, exam_id: uuid.UUID) -> dict[str, int]:
-    rows = session.execute(
+    found = session.execute(
         select(ExamQuestion.question_id, ExamQuestion.position).where(
             ExamQuestion.exam_id == exam_id
         )
     )
-    return {str(qid): position for qid, position in rows}
+    return {str(qid): position for qid, position in found}
 
 
-def _collect(item: _Item, key: dict[str, Any], answer: Any, possible: float, total: float) -> None:
+def _collect(
+    item: _Item, key: dict[str, Any], answer: Any, response: Any, possible: float, total: float
+) -> None:
     """Add one attempt's answer to its question's tallies."""
     item.possible = max(item.possible, possible)
-    _count_choice(item, key["type"], answer.response)
+    if answer.omitted:
+        item.omitted += 1
+    else:
+        _count_choice(item, key["type"], response)
     if answer.needs_manual:  # an essay waiting for a human: no score to analyse yet
         item.pending += 1
         return
-    points = float(answer.points_awarded or 0)
-    item.points.append(points)
-    item.fractions.append(points / possible if possible else 0.0)
+    item.points.append(answer.points)
+    item.fractions.append(answer.points / possible if possible else 0.0)
     item.totals.append(total)
 
 
 def _count_choice(item: _Item, kind: str, response: Any) -> None:
-    if response is None:
-        item.omitted += 1
-    elif kind == "single_choice":
+    if kind == "single_choice":
         item.chosen[str(response)] += 1
     elif kind == "multiple_choice" and isinstance(response, list):
         item.chosen.update(str(choice) for choice in set(response))
@@ -191,12 +206,12 @@ def _reliability(scores: Scores) -> tuple[float | None, int]:
         return None, 0
     common = set.intersection(*(set(held) for held in scores.values()))
     columns = sorted(common)
-    rows = [
+    matrix = [
         [held[qid] for qid in columns]
         for held in scores.values()
         if all(held[qid] is not None for qid in columns)
     ]
-    return st.cronbach_alpha(rows), len(columns)  # type: ignore[arg-type]
+    return st.cronbach_alpha(matrix), len(columns)  # type: ignore[arg-type]
 
 
 def _histogram(attempts: list[Any]) -> list[dict[str, Any]]:

@@ -45,10 +45,10 @@ def test_discrimination_uses_27_percent_groups():
 
 def test_the_prefix_filter_finds_every_pair_brute_force_finds():
     rng = random.Random(7)
-    questions = [uuid.uuid4() for _ in range(25)]
+    questions = [str(uuid.uuid4()) for _ in range(25)]
     wrong = {}
     for _ in range(60):
-        wrong[uuid.uuid4()] = {
+        wrong[str(uuid.uuid4())] = {
             q: rng.choice("BCD") for q in questions if rng.random() < 0.5
         }  # fmt: skip
     for needed in (3, 6, 9):
