@@ -1,7 +1,8 @@
 """LTI 1.3 in Chromium against the real stack (gunicorn, a Celery worker, beat): a learner
 follows the course site's link, the simulated platform signs them in through our login and
 launch, the web client lands on their exams without a token in the address bar, and once
-results are released the worker posts the score to the platform's gradebook."""
+results are released the worker posts the score to the platform's gradebook; a roster sync
+by the worker enrols a classmate. And the admin page of platforms."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from shared.interop.lti import platforms
 from shared.models import Role
 from tests.browser.conftest import accessibility_problems, sign_in
 from tests.factories import make_exam, make_user
-from tests.support.lti_platform import PlatformServer, new_key, pem
+from tests.support.lti_platform import PlatformServer, member, new_key, pem
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.browser
@@ -66,6 +67,16 @@ def test_a_learner_launches_from_the_course_and_the_score_reaches_the_gradebook(
         assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("learner-b", 1, 1)
         assert score["gradingProgress"] == "FullyGraded"
         assert platform.assertion_errors == []
+
+        # The roster sync, by the worker: a classmate who never launched is enrolled.
+        platform.members = [member("learner-b"), member("learner-c", name="Cy")]
+        [registered] = stack.api("GET", "/lti/platforms", admin).json()
+        [link] = stack.api("GET", f"/lti/platforms/{registered['id']}/links", admin).json()
+        sync = f"/lti/platforms/{registered['id']}/links/{link['id']}/sync"
+        assert stack.api("POST", sync, admin, json={}).status_code == 202
+        assignees = f"/exams/{exam.id}/assignees"
+        enrolled = lambda: len(stack.api("GET", assignees, admin).json()["user_ids"])  # noqa: E731
+        wait_until(lambda: enrolled() == 2, 30, "the roster sync")
 
 
 def test_an_admin_registers_a_platform_from_the_lti_page(stack, browser, committed, settings):
