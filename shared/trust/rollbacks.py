@@ -218,7 +218,7 @@ def _outcome(
     kept = list(plan.kept)
     item = {"attempt_id": attempt_id, "changed": changed, "old_score": old_score,
             "new_score": plan.score, "kept_manual": kept or None}  # fmt: skip
-    if not plan.answers and not changed:
+    if not plan.rewrites:
         return item, None
     data = {
         "job_id": str(job.id),

@@ -55,14 +55,27 @@ def store(
     before: dict[uuid.UUID, dict[str, Any]],
     after: dict[uuid.UUID, dict[str, Any]],
 ) -> None:
-    """Keep what the job replaced and what it wrote, for the attempts of both captures."""
-    rows = [
-        {"job_id": job_id, "attempt_id": i, "before": before[i], "after": after[i]}
-        for i in before
-        if i in after
-    ]
+    """Keep what the job replaced and what it wrote, for the attempts it changed: their
+    totals and only the answers that changed (a key fix touches one question of fifty)."""
+    rows = []
+    for attempt_id, was in before.items():
+        now = after.get(attempt_id)
+        if now is None:
+            continue
+        changed = [q for q, a in was["answers"].items() if now["answers"].get(q) != a]
+        if not changed and was["attempt"] == now["attempt"]:
+            continue  # nothing changed: nothing to roll back
+        rows.append({
+            "job_id": job_id, "attempt_id": attempt_id,
+            "before": {"attempt": was["attempt"], "answers": _only(was, changed)},
+            "after": {"attempt": now["attempt"], "answers": _only(now, changed)},
+        })  # fmt: skip
     if rows:
         session.execute(insert(ReplacedGrades), rows)
+
+
+def _only(captured: dict[str, Any], question_ids: list[str]) -> dict[str, Any]:
+    return {q: captured["answers"].get(q) for q in question_ids}
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ class Restoration:
     pending_manual: int
     # Answers whose grade changed since the job (a grade by hand): kept as they are now.
     kept: tuple[str, ...]
+    # Whether anything differs from now: the answers or the totals to write.
+    rewrites: bool
 
 
 def restoration(
@@ -96,12 +111,19 @@ def restoration(
             {"attempt_id": attempt_id, "question_id": uuid.UUID(qid), **_decode_answer(earlier)}
         )
     points = (_decimal(a["points_awarded"]) or Decimal(0) for a in merged.values())
+    score = sum(points, Decimal(0))
+    max_score = _decimal(replaced.before["attempt"]["max_score"]) or Decimal(0)
+    pending = sum(1 for a in merged.values() if a["needs_manual"])
+    totals = now_state["attempt"]
+    same_totals = (_decimal(totals["score"]), _decimal(totals["max_score"]),
+                   totals["pending_manual"]) == (score, max_score, pending)  # fmt: skip
     return Restoration(
         answers=restored,
-        score=sum(points, Decimal(0)),
-        max_score=_decimal(replaced.before["attempt"]["max_score"]) or Decimal(0),
-        pending_manual=sum(1 for a in merged.values() if a["needs_manual"]),
+        score=score,
+        max_score=max_score,
+        pending_manual=pending,
         kept=tuple(sorted(kept)),
+        rewrites=bool(restored) or not same_totals,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from shared.events.models import OutboxEvent
 from shared.models import Answer, AttemptEvent, Exam, Job, utcnow
+from shared.models.job import ReplacedGrades
 from shared.services import grading, notifications, regrades
 from shared.trust import rollbacks
 from tests.factories import login, make_exam, make_question, make_user
@@ -263,3 +264,26 @@ def test_a_finished_rollback_is_announced_to_webhooks(client, session, admin_hea
         select(OutboxEvent.data).where(OutboxEvent.type == "regrade.finished")
     ).all()
     assert [(d["job_id"], d["kind"], d["changed"]) for d in announced] == [(job_id, "rollback", 2)]
+
+
+def test_a_regrade_stores_only_the_answers_it_changed(client, session, settings, admin_headers):
+    fixed, essay = make_question(session), make_question(session, "essay")
+    exam = make_exam(session, questions=[fixed, essay])
+    ids = [take(client, session, settings, exam, [r, "Light."])[0] for r in ("B", "A")]
+    for attempt_id in ids:  # the essays are graded by hand: a regrade keeps those as they are
+        client.put(f"/api/v1/attempts/{attempt_id}/answers/{essay.id}/grade",
+                   json={"points": 3}, headers=admin_headers)  # fmt: skip
+    client.patch(
+        f"/api/v1/questions/{fixed.id}", json={"correct_answer": "A"}, headers=admin_headers
+    )
+    job_id = client.post(
+        f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": False}, headers=admin_headers
+    ).get_json()["job_id"]
+    run(session, job_id)
+    stored = session.scalars(select(ReplacedGrades).where(ReplacedGrades.job_id == job_id)).all()
+    assert sorted(str(r.attempt_id) for r in stored) == sorted(ids)
+    assert {tuple(r.before["answers"]) for r in stored} == {(str(fixed.id),)}
+    assert {(r.before["attempt"]["score"], r.after["attempt"]["score"]) for r in stored} == {
+        ("4.00", "3.00"),
+        ("3.00", "4.00"),
+    }
