@@ -170,15 +170,15 @@ def verify(session: Session, data: Any, public: Ed25519PublicKey) -> Verdict:
     message = signed_message(data["attempt_id"], data["submitted_at"], data["answers_sha256"])
     if not _signature_ok(public, data["signature"], message):
         return _why_not_signed(attempt, data, public)
-    if attempt is None or attempt.submitted_at is None:
+    if attempt is None:
         return Verdict(False, "unknown_attempt", "no submitted attempt has this id here")
     if data["student_id"] != str(attempt.student_id):
         return Verdict(False, "altered_field", "student_id is not the attempt's", ["student_id"])
-    if data["submitted_at"] != timestamp(attempt.submitted_at):
+    if attempt.submitted_at is None or data["submitted_at"] != timestamp(attempt.submitted_at):
         return Verdict(
             False,
             "superseded",
-            "the attempt was reopened and submitted again after this receipt",
+            "the attempt was reopened after this receipt (and maybe submitted again)",
             ["submitted_at"],
         )
     now = stored_digests(session.connection(), [attempt.id]).get(attempt.id)

@@ -170,6 +170,20 @@ class TestRefused:
         verdict = verify(client, {**receipt, "student_id": receipt["attempt_id"]})
         assert (verdict["reason"], verdict["fields"]) == ("altered_field", ["student_id"])
 
+    def test_a_receipt_from_before_a_reopening_is_superseded(
+        self, client, headers, admin_headers, receipt
+    ):
+        url = f"{A}/{receipt['attempt_id']}"
+        reopened = client.post(f"{url}/reopen", json={"extra_seconds": 600, "reason": "power cut"},
+                               headers=admin_headers)  # fmt: skip
+        assert reopened.status_code == 200, reopened.get_json()
+        assert client.get(f"{url}/receipt", headers=headers).status_code == 409
+        assert verify(client, receipt)["reason"] == "superseded"
+        client.post(f"{url}/submit", json={}, headers=headers)
+        newer = client.get(f"{url}/receipt", headers=headers).get_json()
+        assert newer["submitted_at"] != receipt["submitted_at"]
+        assert verify(client, newer)["valid"] and verify(client, receipt)["reason"] == "superseded"
+
     def test_a_body_that_is_not_a_receipt_is_422(self, client, receipt):
         response = client.post("/api/v1/receipts/verify", json={"attempt_id": "x"})
         assert response.status_code == 422
