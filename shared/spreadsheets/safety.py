@@ -83,7 +83,7 @@ def open_workbook(data: bytes, limits: UploadLimits) -> openpyxl.Workbook:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError):  # corrupt or unknown zip
         raise UnsupportedMediaType("not an .xlsx file (an Excel 2007+ workbook)") from None
     # Check what the file would expand to before parsing anything (zip bombs).
     if len(entries) > MAX_ZIP_ENTRIES:

@@ -175,6 +175,19 @@ class TestHostileFiles:
         assert response.get_json()["error"] in ("unsupported_media_type", "validation_error")
         assert count(session) == 0
 
+    @pytest.mark.parametrize("filename", ["bank.xlsx", "package.zip"])
+    def test_a_zip_of_an_unknown_version_is_415(self, client, headers, session, filename):
+        if filename.endswith(".xlsx"):
+            data = client.get(f"{URL}/import/template", headers=headers).data
+        else:
+            data = fixture("qti_supported")
+        corrupt = bytearray(data)
+        directory = corrupt.find(b"PK\x01\x02")
+        corrupt[directory + 6] = 99  # "version needed to extract" 9.9: zipfile refuses it
+        response = upload(client, headers, bytes(corrupt), filename)
+        assert response.status_code == 415, response.get_json()
+        assert count(session) == 0
+
     def test_a_50_mb_file_is_413(self, client, headers, session):
         response = upload(client, headers, b"x" * (50 * 1024 * 1024), "bank.gift")
         assert response.status_code == 413
