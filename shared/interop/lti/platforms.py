@@ -68,6 +68,7 @@ def add_deployments(session: Session, platform_id: uuid.UUID, deployment_ids: li
 
 
 def get(session: Session, platform_id: uuid.UUID) -> LtiPlatform:
+    """A registration; NotFound if there is none."""
     platform = session.get(LtiPlatform, platform_id)
     if platform is None:
         raise NotFound("platform not found")
@@ -75,6 +76,7 @@ def get(session: Session, platform_id: uuid.UUID) -> LtiPlatform:
 
 
 def deployment_ids_of(session: Session, platform_id: uuid.UUID) -> list[str]:
+    """The platform's registered deployment ids, sorted."""
     return list(
         session.scalars(
             select(LtiDeployment.deployment_id)
@@ -91,6 +93,7 @@ def listing(session: Session) -> list[dict[str, Any]]:
 
 
 def view(session: Session, platform: LtiPlatform) -> dict[str, Any]:
+    """A registration as the API shows it, with its deployment ids."""
     fields = (
         "id", "name", "issuer", "client_id", *URL_FIELDS, "auth_audience",
         "instructors_are_admins", "created_at",
