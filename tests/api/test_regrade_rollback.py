@@ -287,3 +287,30 @@ def test_a_regrade_stores_only_the_answers_it_changed(client, session, settings,
         ("4.00", "3.00"),
         ("3.00", "4.00"),
     }
+
+
+def test_an_attempt_reopened_since_is_reported_and_left_alone(
+    client, session, admin_headers, regraded
+):
+    reopened = regraded["ids"]["wrong"][0]
+    answer = client.post(
+        f"/api/v1/attempts/{reopened}/reopen",
+        json={"extra_seconds": 600, "reason": "fire alarm"},
+        headers=admin_headers,
+    )
+    assert answer.status_code == 200, answer.get_json()
+    job_id = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, job_id)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin_headers).get_json()
+    assert (job["status"], job["total"], job["done"], job["failed"]) == ("succeeded", 3, 2, 1)
+    (failure,) = job["report"]["failures"]
+    assert failure["attempt_id"] == reopened and "reopened" in failure["error"]
+    assert grades(session, regraded["ids"]["right"][0]) == regraded["original"]["right"]
+    assert (
+        session.scalar(
+            select(func.count()).where(
+                AttemptEvent.attempt_id == uuid.UUID(reopened), AttemptEvent.kind == "rolled_back"
+            )
+        )
+        == 0
+    )
