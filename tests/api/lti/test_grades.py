@@ -3,6 +3,7 @@ simulated platform's line item with a token got by our signed client assertion."
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,25 @@ def test_a_redelivered_task_sends_nothing_twice_and_a_crashed_try_is_taken_again
     assert grades.due(session, later) == [post_id]
     assert deliver_due(session, settings, later) == [GradePostStatus.SENT]
     assert len(platform.scores) == 1
+
+
+def test_an_immediate_exam_graded_by_the_batch_grader_queues_its_score(
+    client, session, settings, platform
+):
+    """The worker's path: grade_waiting + on_graded_many (a batch of GradedAttempt rows)."""
+    from shared.services import batch_grading
+
+    exam = make_exam(session, audience="assigned", results_release="immediate")
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    headers = bearer(token.get_json()["access_token"])
+    attempt = client.post(f"/api/v1/exams/{exam.id}/attempts", headers=headers).get_json()
+    answer = [{"question_id": attempt["questions"][0]["id"], "response": "A"}]  # wrong
+    client.post(f"/api/v1/attempts/{attempt['id']}/submit", json={"answers": answer},
+                headers=headers)  # fmt: skip
+    now = utcnow()
+    batch = batch_grading.grade_waiting(session, uuid.UUID(attempt["id"]), now)
+    notifications.on_graded_many(session, batch.graded, now)
+    session.commit()
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    [score] = platform.scores
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (0.0, 1.0)
