@@ -157,6 +157,8 @@ def run_chunk(
                 created += _restore(session, job, exam, [attempt_id], now)
         except OperationalError:
             raise
+        except IntegrityError:
+            continue  # a second delivery of this chunk, running at the same time, recorded it
         except Exception as exc:  # one bad attempt must not stop the job: record it
             log.exception("rollback of attempt %s failed", attempt_id)
             with session.begin_nested():
