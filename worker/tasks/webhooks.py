@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from shared.events import outbox, sender
@@ -9,6 +10,8 @@ from shared.messaging import TaskName, enqueue
 from worker import metrics
 from worker.app import app, settings
 from worker.tasks.grading import DATABASE_ERRORS
+
+log = logging.getLogger(__name__)
 
 # Deliveries published by a task (grading, the expiry sweep) go out after its commit.
 outbox.send_after_commit(outbox.celery_sender(app))
@@ -28,6 +31,9 @@ def deliver(delivery_id: str) -> str:
     result = sender.deliver(settings, uuid.UUID(delivery_id))
     if result.outcome != "skipped":
         metrics.count_webhook_delivery(result.outcome)
+    if result.outcome == "failed":  # given up: an operator should look at the receiver
+        log.warning("webhook delivery %s failed for good (last answer %s)", delivery_id,
+                    result.response_code)  # fmt: skip
     if result.retry_in is not None:
         enqueue(app, TaskName.DELIVER_WEBHOOK, [delivery_id], countdown=result.retry_in)
     return result.outcome
