@@ -260,7 +260,8 @@ class TestForceSubmit:
         late = save(client, headers, attempt, "C", seq=2)
         assert late.status_code == 409 and late.get_json()["error"] == "already_submitted"
         (event,) = events(session, attempt["id"], "submitted")
-        assert event == {"by": "admin", "admin_id": str(admin.user.id)}
+        digest = session.get(Attempt, attempt["id"]).answers_sha256  # what its receipt signs
+        assert event == {"by": "admin", "admin_id": str(admin.user.id), "answers_sha256": digest}
         answers = client.get(f"{A}/{attempt['id']}", headers=admin_headers).get_json()["answers"]
         assert list(answers.values()) == ["B"]
 

@@ -229,7 +229,7 @@ def test_an_overdue_attempt_is_submitted_by_its_own_countdown_and_graded(
         expired = session.scalars(
             select(AttemptEvent.data).where(AttemptEvent.kind == "expired")
         ).all()
-    assert expired == [{"by": "countdown"}]
+    assert expired == [{"by": "countdown", "answers_sha256": row.answers_sha256}]
 
 
 def test_an_overdue_attempt_whose_countdown_was_lost_is_swept_and_graded(
@@ -250,7 +250,7 @@ def test_an_overdue_attempt_whose_countdown_was_lost_is_swept_and_graded(
         expired = session.scalars(
             select(AttemptEvent.data).where(AttemptEvent.kind == "expired")
         ).all()
-    assert expired == [{"by": "sweep"}]
+    assert expired == [{"by": "sweep", "answers_sha256": row.answers_sha256}]
 
 
 def test_a_failing_mail_server_never_blocks_grading(live, committed, settings, processes):
