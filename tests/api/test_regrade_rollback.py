@@ -314,3 +314,20 @@ def test_an_attempt_reopened_since_is_reported_and_left_alone(
         )
         == 0
     )
+
+
+def test_one_bad_attempt_fails_alone(client, session, admin_headers, regraded):
+    """Stored grades that cannot be read (bad data): the chunk is redone one attempt at a
+    time, that attempt is a reported failure, the others are restored."""
+    bad = regraded["ids"]["wrong"][0]
+    row = session.get(ReplacedGrades, (uuid.UUID(regraded["job_id"]), uuid.UUID(bad)))
+    row.before = {**row.before, "attempt": {**row.before["attempt"], "max_score": "lots"}}
+    session.commit()
+    job_id = rollback(client, admin_headers, regraded["job_id"]).get_json()["job_id"]
+    run(session, job_id)
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=admin_headers).get_json()
+    assert (job["status"], job["done"], job["failed"]) == ("succeeded", 2, 1)
+    assert [f["attempt_id"] for f in job["report"]["failures"]] == [bad]
+    for name in ("right", "half"):
+        assert grades(session, regraded["ids"][name][0]) == regraded["original"][name]
+    assert score(client, admin_headers, bad) == 2  # as the regrade left it
