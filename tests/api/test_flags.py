@@ -7,7 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from shared.models import Attempt, utcnow
 from shared.services import grading
@@ -170,3 +170,27 @@ def test_students_get_403_and_an_unknown_exam_is_404(client, session, settings, 
     )
     assert unknown.status_code == 404 and unknown.get_json()["error"] == "not_found"
     assert flags_of(client, exam, admin_headers) == []  # an exam without attempts
+
+
+def test_a_roster_page_pays_one_grouped_query_for_its_flags(
+    client, session, settings, admin_headers, engine
+):
+    exam = make_exam(session, questions=[make_question(session, "essay")])
+    question = exam.items[0].question_id
+    for n in range(4):
+        headers = login(client, make_user(session, settings))
+        save(client, start(client, exam, headers), headers, question, f"answer {n}", 1)
+    first = roster_flags(client, exam, admin_headers)  # computes the flags once
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = roster_flags(client, exam, admin_headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert again == first and len(again) == 4
+    assert sum("sum(attempts.revision)" in s for s in statements) == 1
+    assert not any("attempt_events" in s or "FROM answers" in s for s in statements)
