@@ -38,6 +38,7 @@ SAVES_PER_ATTEMPT = 5
 
 
 def main() -> None:
+    """Make a database, run the scenarios, drop it, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--attempts", type=int, default=FULL_ATTEMPTS)
     parser.add_argument("--questions", type=int, default=20)
@@ -64,6 +65,7 @@ def main() -> None:
 
 
 def run(attempts: int, questions: int) -> list[dict]:
+    """Migrate, write the exam, time each route once through the Flask app."""
     from shared.config import get_settings
     from shared.people.accounts import create_user
     from tests.conftest import alembic_config
@@ -103,10 +105,8 @@ def run(attempts: int, questions: int) -> list[dict]:
     return results
 
 
-def _write_exam(session, attempts: int, questions: int) -> uuid.UUID:  # type: ignore[no-untyped-def]
-    """A published exam of single-choice questions and its graded attempts, in bulk: each
-    student of some ability answers, saves a few times from one device, and is graded."""
-    from shared.models import Answer, Attempt, AttemptEvent, User, utcnow
+def _published_exam(session, questions: int):  # type: ignore[no-untyped-def]
+    """An exam of `questions` single-choice questions (key A), published."""
     from shared.services import exams
     from shared.services import questions as bank
 
@@ -121,6 +121,15 @@ def _write_exam(session, attempts: int, questions: int) -> uuid.UUID:  # type: i
     exams.set_questions(session, exam.id, [{"question_id": q.id} for q in made])
     exams.publish(session, exam.id)
     session.commit()
+    return exam, made
+
+
+def _write_exam(session, attempts: int, questions: int) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A published exam of single-choice questions and its graded attempts, in bulk: each
+    student of some ability answers, saves a few times from one device, and is graded."""
+    from shared.models import Answer, Attempt, AttemptEvent, User, utcnow
+
+    exam, made = _published_exam(session, questions)
     rng, now = random.Random(18), utcnow()
     order = [str(q.id) for q in made]
     for start in range(0, attempts, 1000):
@@ -160,6 +169,7 @@ def _write_exam(session, attempts: int, questions: int) -> uuid.UUID:  # type: i
 
 
 def report(results: list[dict], attempts: int) -> None:
+    """Print target, measured and met per scenario; keep them as JSON."""
     target = TARGET_SECONDS * attempts / FULL_ATTEMPTS  # the target scales with the exam
     print(f"{'scenario':40} {'attempts':>8} {'questions':>9} {'target':>9} {'measured':>9} met")
     for row in results:
