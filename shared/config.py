@@ -397,6 +397,17 @@ class Settings(BaseSettings):
             return []
         return self.SELF_REGISTRATION.split(",")
 
+    @field_validator("WEBHOOK_ALLOWED_HOSTS")
+    @classmethod
+    def _webhook_allowed_hosts(cls, value: str) -> str:
+        # A bare "*" would allow every internal address: refused, as are malformed entries.
+        name = r"(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*"
+        for entry in filter(None, (e.strip().lower().rstrip(".") for e in value.split(","))):
+            ip = r"\d{1,3}(\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]*"
+            if not (re.fullmatch(name, entry) or re.fullmatch(ip, entry)):
+                raise ValueError(f"{entry!r} is not a host name, an IP address or *.domain")
+        return value
+
     @field_validator("PUBLIC_URL")
     @classmethod
     def _public_url(cls, value: str) -> str:

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from shared.config import ConfigError, load_settings
 from shared.events import http, signing
 from shared.events.targets import (
     RefusedTarget,
@@ -159,3 +160,14 @@ def test_an_unreachable_receiver_is_an_answer_without_a_status():
     target = check_url("http://127.0.0.1:1/in", ["127.0.0.1"])
     answer = http.post(target, b"{}", {}, timeout=2)
     assert answer.status_code is None and "Connection" in (answer.error or "")
+
+
+@pytest.mark.parametrize("value", ["*", "*.", "http://rx.lan", "rx.lan/in", "a..b", "*.*.lan"])
+def test_a_malformed_allow_list_stops_the_start(value, tmp_path):
+    with pytest.raises(ConfigError, match="WEBHOOK_ALLOWED_HOSTS"):
+        load_settings(WEBHOOK_ALLOWED_HOSTS=value, VAR_DIR=tmp_path)
+
+
+def test_a_good_allow_list_loads(tmp_path):
+    value = "rx.lan, *.corp.example,127.0.0.1,::1,receiver"
+    assert load_settings(WEBHOOK_ALLOWED_HOSTS=value, VAR_DIR=tmp_path).WEBHOOK_ALLOWED_HOSTS
