@@ -100,7 +100,7 @@ def concurrent_devices(session: Session, exam_id: uuid.UUID) -> list[Flag]:
     """Attempts whose saves went from one device to another and back, each step less than
     CONCURRENT_WINDOW after the one before. A device is a login session and an address: one
     handover (a laptop that died, the exam finished on another) is not flagged."""
-    saves = session.execute(
+    saves = session.connection().execute(
         select(
             rows.as_text(AttemptEvent.attempt_id),
             AttemptEvent.created_at,
@@ -146,9 +146,9 @@ def _alternation(
     addresses = sorted({device[1] or "unknown" for device, _, _ in runs})
     first = runs[returns[0] + 1][1]
     detail = (
-        f"Answers were saved alternately from {sessions} login sessions "
-        f"({len(addresses)} address{'es' if len(addresses) > 1 else ''}: {', '.join(addresses)}): "
-        f"{switches} switch{'es' if switches > 1 else ''} less than "
+        f"Answers were saved alternately from {_count(sessions, 'login session')} "
+        f"({_count(len(addresses), 'address', 'addresses')}: {', '.join(addresses)}): "
+        f"{_count(switches, 'switch', 'switches')} less than "
         f"{int(CONCURRENT_WINDOW.total_seconds() // 60)} minutes apart, "
         f"the first at {first:%H:%M:%S} UTC."
     )
@@ -158,17 +158,17 @@ def _alternation(
 def fast_high_scores(session: Session, exam_id: uuid.UUID) -> list[Flag]:
     """Graded attempts with at least HIGH_SCORE of their points submitted in less than
     FAST_FRACTION of the median time of the exam's submitted attempts."""
-    rows = session.execute(
+    submitted = session.execute(
         select(Attempt.id, Attempt.status, Attempt.started_at, Attempt.submitted_at,
                Attempt.score, Attempt.max_score)
         .where(Attempt.exam_id == exam_id, Attempt.submitted_at.is_not(None))
     ).all()  # fmt: skip
-    if len(rows) < FAST_MIN_SUBMITTED:
+    if len(submitted) < FAST_MIN_SUBMITTED:
         return []
-    seconds = {row.id: (row.submitted_at - row.started_at).total_seconds() for row in rows}
+    seconds = {row.id: (row.submitted_at - row.started_at).total_seconds() for row in submitted}
     median = st.median(list(seconds.values())) or 0.0
     flags = []
-    for row in rows:
+    for row in submitted:
         if row.status != AttemptStatus.GRADED or not row.max_score or row.score is None:
             continue
         share = float(row.score / row.max_score)
@@ -180,6 +180,10 @@ def fast_high_scores(session: Session, exam_id: uuid.UUID) -> list[Flag]:
             )
             flags.append(Flag(row.id, "fast_high_score", detail, round(median / took, 2)))
     return flags
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _duration(seconds: float) -> str:

@@ -181,7 +181,7 @@ def _option(option_id: str, text: str, correct: bool, chosen: Counter[str]) -> d
     return {"id": option_id, "text": text, "correct": correct, "chosen": chosen[option_id]}
 
 
-Scores = dict[uuid.UUID, dict[str, float | None]]  # attempt -> question -> points (None: pending)
+Scores = dict[str, dict[str, float | None]]  # attempt -> question -> points (None: pending)
 
 
 def _summary(attempts: list[Any], scores: Scores) -> dict[str, Any]:
