@@ -81,7 +81,9 @@ def _item(result: ReadResult, item: Item, document: Element, resource: Resource)
         explanation="\n".join(f for f in feedback if f) or None,
         tags=resource.keywords,
     )
-    points = points_of(result, item, _default_value(document, "MAXSCORE"))
+    mapping = child(declaration, "mapping")
+    upper = mapping.get("upperBound") if mapping is not None else None
+    points = points_of(result, item, _default_value(document, "MAXSCORE") or upper)
     if points is not None:
         data["points"] = points
     finish(result, item, data, lambda field: field)
