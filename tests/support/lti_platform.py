@@ -65,6 +65,7 @@ class Platform:
     next_launch: dict[str, Any] = field(default_factory=dict)
     launch_target: str | None = None
     auth_requests: list[dict[str, str]] = field(default_factory=list)
+    jwks_fetches: int = 0
 
     @property
     def url(self) -> str:
@@ -229,6 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts, p = urlsplit(self.path), self.platform
         if parts.path == "/jwks":
+            p.jwks_fetches += 1
             return self._reply(200, p.jwks())
         if parts.path == "/auth":
             status, html = p.auth_page({k: v[0] for k, v in parse_qs(parts.query).items()})

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shared.cache import Cache
 from shared.config import Settings
 from shared.interop.lti import claims as C
 from shared.interop.lti.keys import tool_key
@@ -40,12 +41,20 @@ def login(
 
 
 def launch(
-    session: Session, settings: Settings, params: Mapping[str, str], *, secure: bool, now: datetime
+    session: Session,
+    settings: Settings,
+    params: Mapping[str, str],
+    *,
+    secure: bool,
+    now: datetime,
+    key_sets: Cache | None = None,
 ) -> Outcome:
-    """Check the posted id_token in full, then act on its message type."""
+    """Check the posted id_token in full, then act on its message type. `key_sets` keeps
+    platforms' key sets between launches (a class starting at once fetches them once)."""
     conf = DatabaseToolConf(session, lambda: tool_key(settings))
     http = TimeoutSession(settings.LTI_HTTP_TIMEOUT_SECONDS)
     checked = Launch(FormRequest(params, secure), conf, session, http)
+    checked.key_sets = key_sets
     try:
         body = checked.validate_checked(now)
     finally:

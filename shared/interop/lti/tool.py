@@ -3,6 +3,7 @@ and nonce kept there too, spent once, so a launch is checked the same in every p
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Mapping
@@ -24,9 +25,14 @@ from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.cache import Cache
 from shared.errors import InvalidCredentials
 from shared.interop.lti.keys import ToolKey
 from shared.interop.lti.models import LtiDeployment, LtiLaunchState, LtiPlatform
+
+# How long a platform's key set is trusted without fetching it again (a launch signed with a
+# kid not in it fetches it at once, so a rotation never waits for this).
+KEY_SET_TTL = 300
 
 
 class LaunchError(InvalidCredentials):
@@ -229,6 +235,7 @@ class Launch(MessageLaunch[FormRequest, DatabaseToolConf, NoSession, NoCookies])
         # without exp or iat is refused.
         self.set_jwt_verify_options({"verify_aud": False, "require": ["exp", "iat"]})
         self.now: datetime | None = None
+        self.key_sets: Cache | None = None  # platforms' key sets, shared by processes
 
     def _get_request_param(self, key: str) -> str:
         return self._request.get_param(key)
@@ -296,6 +303,24 @@ class Launch(MessageLaunch[FormRequest, DatabaseToolConf, NoSession, NoCookies])
         if (len(audiences) > 1 or "azp" in body) and body.get("azp") != client_id:
             raise LtiException("azp does not name this tool")
         return self
+
+    def get_public_key(self) -> tuple[str, str]:
+        """The platform's key for this id_token's kid, from its key set as cached for
+        KEY_SET_TTL; a kid the cached set lacks (a rotated key) fetches the set again."""
+        assert self._registration is not None
+        cache_key = "lti-keyset:" + hashlib.sha256(self.platform.key_set_url.encode()).hexdigest()
+        cached = self.key_sets.get(cache_key) if self.key_sets is not None else None
+        if cached:
+            self._registration.set_key_set(cached)
+            try:
+                return super().get_public_key()
+            except LtiException:
+                pass
+        self._registration.set_key_set(None)
+        found = super().get_public_key()  # fetches key_set_url
+        if self.key_sets is not None:
+            self.key_sets.set(cache_key, self._registration.get_key_set(), KEY_SET_TTL)
+        return found
 
     def save_launch_data(self) -> Launch:
         return self  # nothing to keep: the launch is handled in this request

@@ -208,3 +208,15 @@ def test_a_login_form_posted_as_moodle_does(client, platform):
     assert response.status_code == 302
     assert response.headers["Location"].startswith(platform.url + "/auth?")
     assert "lti_message_hint=m" in response.headers["Location"]
+
+
+def test_the_platforms_key_set_is_fetched_once_and_again_when_its_key_rotates(
+    client, platform, exam
+):
+    custom = {"exam_id": str(exam.id)}
+    launch(client, platform, custom=custom)
+    launch(client, platform, custom=custom)
+    assert platform.jwks_fetches == 1  # the second launch used the shared cache
+    platform.key, platform.kid = new_key(), "rotated-key"
+    launch(client, platform, custom=custom)  # a kid the cached set lacks: fetched again
+    assert platform.jwks_fetches == 2

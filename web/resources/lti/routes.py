@@ -8,11 +8,12 @@ from typing import Any
 from flask import Response, redirect, request
 from flask.views import MethodView
 
+from shared.cache import shared_level
 from shared.interop.lti import LtiTask, deep_linking, flow, handoffs, keys, platforms, roster
 from shared.models import utcnow
 from shared.people import accounts
 from web.errors import ErrorSchema
-from web.extensions import db_session, send_task, settings
+from web.extensions import cache, db_session, send_task, settings
 from web.resources.auth.routes import _token_pair as token_pair  # the one maker of token pairs
 from web.resources.lti.pages import deep_link_picker, deep_link_return
 from web.resources.lti.schemas import (
@@ -79,7 +80,8 @@ def _login(params: dict[str, str]) -> Response:
 def launch(form: dict[str, str]) -> Response:
     """The platform posts the signed id_token: sign the learner in and open the exam"""
     session, now = db_session(), utcnow()
-    outcome = flow.launch(session, settings(), form, secure=request.is_secure, now=now)
+    outcome = flow.launch(session, settings(), form, secure=request.is_secure, now=now,
+                          key_sets=shared_level(cache()))  # fmt: skip
     session.commit()
     if outcome.kind == "deep_link":
         return deep_link_picker(deep_linking.choices(session, outcome.code, now), outcome.code)
