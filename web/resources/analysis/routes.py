@@ -26,8 +26,12 @@ blp = Blueprint(
 @blp.auth(Role.ADMIN)
 @blp.response(200, ItemAnalysisSchema)
 def item_analysis(exam_id: uuid.UUID) -> dict[str, Any]:
-    """Facility, discrimination, point-biserial and option counts per question, and the
-    totals' summary with Cronbach's alpha, over the graded attempts"""
+    """Item analysis over the graded attempts (per question and of the totals)
+
+    Facility, 27 % discrimination, corrected point-biserial and option counts per question;
+    mean, median, standard deviation, histogram and Cronbach's alpha of the total scores.
+    Definitions: docs/item-analysis-and-flags.md.
+    """
     return items.item_analysis(read_session(), exam_id)
 
 
@@ -44,6 +48,10 @@ def item_analysis_xlsx(exam_id: uuid.UUID) -> Response:
 @blp.auth(Role.ADMIN)
 @blp.response(200, FlagSchema(many=True))
 def review_flags(exam_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Attempts worth a look (two devices at once, fast high scores, similar wrong answers),
-    with the evidence in words; never a penalty"""
+    """Review flags: attempts worth a look, with the evidence in words (never a penalty)
+
+    Kinds: concurrent_devices (saves alternating between two sessions or addresses),
+    fast_high_score (a high score in a fraction of the median time), similar_answers
+    (improbably many identical wrong answers to another attempt's).
+    """
     return flags.exam_flags(read_session(), exam_id)
