@@ -66,6 +66,18 @@ function options(question) {
   question.omitted ? h('li', { class: 'muted', text: `unanswered: ${question.omitted}` }) : null);
 }
 
+/** What deserves a look, in the usual rules of thumb (none is a verdict). */
+function notes(q) {
+  const found = [];
+  if (q.discrimination !== null && q.discrimination < 0) found.push('Stronger students did worse: check the key.');
+  else if (q.point_biserial !== null && q.point_biserial < 0.1) found.push('Barely related to the rest of the exam.');
+  if (q.facility !== null && q.facility < 0.2) found.push('Very hard.');
+  if (q.facility !== null && q.facility > 0.9) found.push('Very easy.');
+  const unused = q.options.filter((o) => !o.correct && o.chosen === 0);
+  if (q.attempts >= 10 && unused.length) found.push(`Nobody chose ${unused.map((o) => o.id).join(', ')}.`);
+  return found.length ? h('span', { class: 'small', text: found.join(' ') }) : '—';
+}
+
 function questionsTable(questions) {
   return table('Question statistics', [
     ['#', (q) => String(q.position)],
@@ -74,6 +86,7 @@ function questionsTable(questions) {
     ['Discrimination', (q) => fixed(q.discrimination)],
     ['Point-biserial', (q) => fixed(q.point_biserial)],
     ['Options (chosen)', options],
+    ['Notes', notes],
   ], questions, { empty: 'No graded attempt yet: the analysis appears once attempts are graded.' });
 }
 
