@@ -108,6 +108,7 @@ def test_an_admin_registers_a_platform_from_the_lti_page(stack, browser, committ
     expect(rows).to_have_count(1)
     expect(rows).to_contain_text("3, 4")
     expect(rows).to_contain_text("Refused")
+    expect(page.get_by_text("Every score so far reached its gradebook")).to_be_visible()
     assert accessibility_problems(page) == []
 
     rows.get_by_role("link", name="Placed exams").click()

@@ -103,6 +103,7 @@ def world(app, db, client, session, settings) -> World:  # type: ignore[no-untyp
         "job_id": str(job.id), "notification_id": str(notification),
         "student_id": str(owner.user.id), "user_id": str(owner.user.id),
         "platform_id": str(platform.id), "link_id": str(link.id),
+        "post_id": "5f0c0de0-0000-4000-8000-000000000000",  # no grade post: guards only
         "group_id": str(group.id), "webhook_id": str(hook.id), "delivery_id": str(delivery.id),
     }  # fmt: skip
     secrets = [other["id"], str(intruder.user.id), intruder.email, str(admin.user.id), admin.email]

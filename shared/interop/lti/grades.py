@@ -14,12 +14,12 @@ import requests
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.service_connector import ServiceConnector
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
-from shared.errors import DomainError
+from shared.errors import Conflict, DomainError, NotFound
 from shared.events.retry import GIVE_UP_AFTER, next_try_delay
 from shared.exam_rules import results_visible
 from shared.interop.lti import claims as C
@@ -202,3 +202,32 @@ def record(session: Session, post_id: uuid.UUID, result: TryResult, now: datetim
         post.next_try_at = now + timedelta(seconds=next_try_delay(post.tries))
     session.flush()
     return post.status
+
+
+def listing(
+    session: Session, *, status: str | None, offset: int, limit: int
+) -> tuple[list[LtiGradePost], int]:
+    """Grade posts, newest first (optionally of one status), for admins watching passback."""
+    query = select(LtiGradePost)
+    if status:
+        query = query.where(LtiGradePost.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(LtiGradePost.created_at.desc(), LtiGradePost.id).offset(offset).limit(limit)
+    )
+    return list(rows), total
+
+
+def retry(session: Session, post_id: uuid.UUID, now: datetime) -> LtiGradePost:
+    """Send a failed (given up) post again from now, with a fresh day of retries."""
+    post = session.get(LtiGradePost, post_id)
+    if post is None:
+        raise NotFound("grade post not found")
+    if post.status != GradePostStatus.FAILED:
+        raise Conflict("only a failed grade post can be sent again", code="conflict")
+    # created_at restarts the day of retries, and dates the score anew for the platform.
+    post.status, post.next_try_at, post.created_at, post.tries = (
+        GradePostStatus.PENDING, now, now, 0,
+    )  # fmt: skip
+    session.flush()
+    return post

@@ -175,3 +175,25 @@ def test_an_immediate_exam_graded_by_the_batch_grader_queues_its_score(
     assert deliver_due(session, settings) == [GradePostStatus.SENT]
     [score] = platform.scores
     assert (score["scoreGiven"], score["scoreMaximum"]) == (0.0, 1.0)
+
+
+def test_a_post_given_up_is_listed_and_sent_again_on_request(
+    client, session, settings, platform, admin, exam
+):
+    from shared.events.retry import GIVE_UP_AFTER
+
+    token = exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))
+    sit(client, session, exam, bearer(token.get_json()["access_token"]))
+    headers = login(client, admin)
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=headers)
+    platform.score_failures = 1
+    assert deliver_due(session, settings, utcnow() + GIVE_UP_AFTER) == [GradePostStatus.FAILED]
+    [failed] = client.get("/api/v1/lti/grade-posts?status=failed", headers=headers).get_json()
+    assert (failed["response_code"], failed["tries"], failed["sub"]) == (503, 1, "learner-1")
+    assert client.get("/api/v1/lti/grade-posts?status=sent", headers=headers).get_json() == []
+    again = client.post(f"/api/v1/lti/grade-posts/{failed['id']}/retry", json={}, headers=headers)
+    assert again.status_code == 200 and again.get_json()["status"] == "pending"
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    assert len(platform.scores) == 1
+    sent = client.post(f"/api/v1/lti/grade-posts/{failed['id']}/retry", json={}, headers=headers)
+    assert sent.status_code == 409

@@ -9,7 +9,16 @@ from flask import Response, redirect, request
 from flask.views import MethodView
 
 from shared.cache import shared_level
-from shared.interop.lti import LtiTask, deep_linking, flow, handoffs, keys, platforms, roster
+from shared.interop.lti import (
+    LtiTask,
+    deep_linking,
+    flow,
+    grades,
+    handoffs,
+    keys,
+    platforms,
+    roster,
+)
 from shared.models import utcnow
 from shared.people import accounts
 from web.errors import ErrorSchema
@@ -19,6 +28,8 @@ from web.resources.lti.pages import deep_link_picker, deep_link_return
 from web.resources.lti.schemas import (
     DeepLinkFormSchema,
     DeploymentsSchema,
+    GradePostQuerySchema,
+    GradePostSchema,
     LaunchFormSchema,
     LoginArgsSchema,
     LtiSessionSchema,
@@ -184,3 +195,33 @@ def sync_roster(_: dict[str, Any], platform_id: uuid.UUID, link_id: uuid.UUID) -
     roster.link_for_sync(db_session(), platform_id, link_id)
     queued = send_task(LtiTask.SYNC_ROSTER, str(platform_id), str(link_id))
     return {"queued": queued}
+
+
+@blp.route("/grade-posts", methods=["GET"])
+@blp.auth("admin")
+@blp.arguments(GradePostQuerySchema, location="query")
+@blp.response(200, GradePostSchema(many=True))
+@blp.paginate()
+def grade_posts(query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
+    """Scores sent (or waiting, or given up) to platforms' gradebooks, newest first"""
+    found, total = grades.listing(
+        db_session(),
+        status=query.get("status"),
+        offset=pagination_parameters.first_item,
+        limit=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = total
+    return found
+
+
+@blp.route("/grade-posts/<uuid:post_id>/retry", methods=["POST"])
+@blp.auth("admin")
+@blp.arguments(NoBodySchema)
+@blp.response(200, GradePostSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Only a failed post is sent again")
+def retry_grade_post(_: dict[str, Any], post_id: uuid.UUID) -> Any:
+    """Send a given-up grade post again (after fixing the platform's registration)"""
+    post = grades.retry(db_session(), post_id, utcnow())
+    db_session().commit()
+    send_task(LtiTask.SEND_GRADE, str(post.id))
+    return post

@@ -109,3 +109,26 @@ class QueuedSchema(ma.Schema):
     queued = ma.fields.Boolean(
         required=True, metadata={"description": "False if the broker was unreachable: retry"}
     )
+
+
+class GradePostQuerySchema(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
+
+
+class GradePostSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    attempt_id = ma.fields.UUID(required=True)
+    resource_link_id = ma.fields.UUID(required=True)
+    sub = ma.fields.String(required=True, metadata={"description": "The platform's user id"})
+    score_given = ma.fields.Float(required=True)
+    score_maximum = ma.fields.Float(required=True)
+    pending_manual = ma.fields.Boolean(required=True)
+    status = ma.fields.String(
+        required=True, validate=validate.OneOf(["pending", "sending", "sent", "failed"])
+    )
+    tries = ma.fields.Integer(required=True)
+    next_try_at = ma.fields.AwareDateTime(required=True)
+    response_code = ma.fields.Integer(required=True, allow_none=True)
+    last_error = ma.fields.String(required=True, allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    sent_at = ma.fields.AwareDateTime(required=True, allow_none=True)

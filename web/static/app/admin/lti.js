@@ -1,6 +1,6 @@
 // LTI 1.3 platforms (Canvas, Moodle, ...): the URLs to paste into the LMS, the registered
-// platforms (register, forget), and per platform the exams placed in its courses with a
-// roster sync (NRPS). See docs/lti.md.
+// platforms (register, forget), scores a gradebook never took (send again), and per platform
+// the exams placed in its courses with a roster sync (NRPS). See docs/lti.md.
 
 import { api } from '../api.js';
 import { announce, checkbox, confirmDialog, field, formatDateTime, h, notice, replace, showError, showFieldErrors, table } from '../dom.js';
@@ -74,10 +74,33 @@ async function forget(platform, errors) {
   }
 }
 
+/** Scores a gradebook never took (a day of retries), each with a button to send it again. */
+function failedPosts(posts, errors, ctx) {
+  const again = async (post) => {
+    try {
+      await api('POST', `/lti/grade-posts/${post.id}/retry`, { body: {} });
+      announce('Sending the score again.');
+      ctx.reload();
+    } catch (err) {
+      showError(errors, err);
+    }
+  };
+  return table('Scores not taken by a gradebook', [
+    ['Platform user', (p) => p.sub],
+    ['Score', (p) => `${p.score_given} / ${p.score_maximum}`],
+    ['Last answer', (p) => (p.response_code ? `HTTP ${p.response_code}` : p.last_error || '—')],
+    ['Tries', (p) => String(p.tries)],
+    ['Since', (p) => formatDateTime(p.created_at)],
+    ['Actions', (p) => h('button', { type: 'button', class: 'link', text: 'Send again', 'aria-label': `Send the score of ${p.sub} again`, onclick: () => again(p) })],
+  ], posts, { empty: 'Every score so far reached its gradebook (or is still being tried).' });
+}
+
 export async function render(main, ctx) {
   ctx.setTitle('LTI platforms');
   const errors = h('div', { class: 'form-errors' });
-  const platforms = await api('GET', '/lti/platforms');
+  const [platforms, failed] = await Promise.all([
+    api('GET', '/lti/platforms'), api('GET', '/lti/grade-posts', { query: { status: 'failed', page_size: 50 } }),
+  ]);
   const list = table('Registered platforms', [
     ['Name', (p) => h('a', { href: `#/admin/lti/${p.id}`, text: p.name })],
     ['Issuer', (p) => p.issuer],
@@ -92,7 +115,7 @@ export async function render(main, ctx) {
   replace(main,
     h('h1', { text: 'LTI platforms' }),
     h('p', { class: 'muted', text: 'Students open exams from their course; scores go to the course gradebook once results are released.' }),
-    errors, ourUrls(), list,
+    errors, ourUrls(), list, failedPosts(failed, errors, ctx),
     h('section', { class: 'card', 'aria-labelledby': 'new-lti-h' },
       h('h2', { id: 'new-lti-h', text: 'Register a platform' }), registerForm(formErrors, () => ctx.reload()), formErrors));
 }
