@@ -47,22 +47,24 @@ def item_analysis(session: Session, exam_id: uuid.UUID) -> dict[str, Any]:
     drawn = {row.id: row.drawn for row in attempts}
     items: dict[str, _Item] = {}
     scores: Scores = {row.id: {} for row in attempts}
-    question_ids, responses = rows.uuid_text(), rows.json_text()
-    for answer in _graded_answers(session, exam_id):
-        qid = question_ids(answer.question_id)
-        key = keys.get(qid)
-        if key is None or answer.attempt_id not in totals:
+    questions_seen: dict[str, tuple[str, str, _Item, float] | None] = {}
+    responses = rows.json_text()
+    for attempt_id, raw_qid, response, omitted, points, pending in _graded_answers(
+        session, exam_id
+    ):
+        if raw_qid not in questions_seen:  # once per question: its id, type, tallies, points
+            questions_seen[raw_qid] = _question(raw_qid, keys, items, positions)
+        seen = questions_seen[raw_qid]
+        if seen is None or attempt_id not in totals:
             continue
-        item = items.get(qid)
-        if item is None:
-            item = items[qid] = _Item(position=positions.get(qid, 10**9))
-        mine = drawn[answer.attempt_id]
-        possible = (drawn_points_of(mine, qid) if mine else None) or key["points"]
-        total = totals[answer.attempt_id]
-        _collect(item, key, answer, responses(answer.response), float(possible), total)
-        if mine and qid in mine:
+        qid, kind, item, possible = seen
+        mine = drawn[attempt_id]
+        if mine and qid in mine:  # drawn from a pool: the pool's points and place
+            possible = float(drawn_points_of(mine, qid) or possible)
             item.position = min(item.position, int(mine[qid]["entry"]))
-        scores[answer.attempt_id][qid] = None if answer.needs_manual else answer.points
+        answer = (responses(response), omitted, points, pending)
+        _collect(item, kind, answer, possible, totals[attempt_id])
+        scores[attempt_id][qid] = None if pending else points
     questions = _describe(session, items, keys)
     return {**_summary(attempts, scores), "questions": questions}
 
@@ -111,20 +113,33 @@ def _fixed_positions(session: Session, exam_id: uuid.UUID) -> dict[str, int]:
     return {str(qid): position for qid, position in found}
 
 
+def _question(
+    raw_qid: str, keys: dict[str, dict[str, Any]], items: dict[str, _Item], positions: Any
+) -> tuple[str, str, _Item, float] | None:
+    """A question's id, type, tallies and usual points (None: not one of the exam's)."""
+    qid = str(uuid.UUID(raw_qid))
+    key = keys.get(qid)
+    if key is None:
+        return None
+    item = items[qid] = _Item(position=positions.get(qid, 10**9))
+    return qid, key["type"], item, float(key["points"])
+
+
 def _collect(
-    item: _Item, key: dict[str, Any], answer: Any, response: Any, possible: float, total: float
+    item: _Item, kind: str, answer: tuple[Any, ...], possible: float, total: float
 ) -> None:
-    """Add one attempt's answer to its question's tallies."""
+    """Add one attempt's answer (response, omitted, points, pending) to its question's tallies."""
+    response, omitted, points, pending = answer
     item.possible = max(item.possible, possible)
-    if answer.omitted:
+    if omitted:
         item.omitted += 1
     else:
-        _count_choice(item, key["type"], response)
-    if answer.needs_manual:  # an essay waiting for a human: no score to analyse yet
+        _count_choice(item, kind, response)
+    if pending:  # an essay waiting for a human: no score to analyse yet
         item.pending += 1
         return
-    item.points.append(answer.points)
-    item.fractions.append(answer.points / possible if possible else 0.0)
+    item.points.append(points)
+    item.fractions.append(points / possible if possible else 0.0)
     item.totals.append(total)
 
 

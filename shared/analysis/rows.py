@@ -5,7 +5,6 @@ of the time an analysis of 10,000 attempts would otherwise take)."""
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from sqlalchemy import String, Text, cast
@@ -30,11 +29,6 @@ class Memo:
         except KeyError:
             value = self._seen[raw] = None if raw is None else self._convert(raw)
             return value
-
-
-def uuid_text() -> Memo:
-    """Text of a UUID column (hyphenated on PostgreSQL, hex on SQLite) -> str(uuid)."""
-    return Memo(lambda raw: str(uuid.UUID(raw)))
 
 
 def json_text() -> Memo:
