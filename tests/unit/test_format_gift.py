@@ -182,3 +182,10 @@ def test_a_file_as_moodle_exports_it():
     assert essay["type"] == "essay"
     lost = sorted(w.column for w in result.warnings)
     assert lost == ["Newton", "Speed of light", "Symbol"]  # partial credit left out
+
+
+def test_a_single_choice_with_two_right_answers_cannot_be_held():
+    result = read("::Two:: Pick a prime {=2 =3 ~4}")
+    assert result.definitions == []
+    assert [(e.row, e.column) for e in result.errors] == [(1, "Two")]
+    assert "several answers give full marks" in result.errors[0].message

@@ -96,3 +96,17 @@ def test_the_export_uses_moodle_question_types():
         assert f'<question type="{qtype}">' in text
     assert '<answer fraction="50" format="plain_text">' in text  # partial: equal shares
     assert "<defaultgrade>2</defaultgrade>" in text and "<usecase>1</usecase>" in text
+
+
+def test_a_single_choice_with_two_right_answers_cannot_be_held():
+    quiz = b"""<quiz><question type="multichoice"><name><text>Two</text></name>
+      <questiontext format="html"><text>Pick a prime</text></questiontext>
+      <single>true</single>
+      <answer fraction="100"><text>2</text></answer>
+      <answer fraction="100"><text>3</text></answer>
+      <answer fraction="0"><text>4</text></answer>
+    </question></quiz>"""
+    result = moodle_xml.read(quiz, LIMITS)
+    assert result.definitions == []
+    assert [(e.row, e.column) for e in result.errors] == [(1, "Two")]
+    assert "several answers give full marks" in result.errors[0].message

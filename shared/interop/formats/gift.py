@@ -28,6 +28,10 @@ from shared.question_types import to_decimal
 from shared.spreadsheets.safety import UploadLimits
 
 SPECIAL = "\\~=#{}:"
+SEVERAL_RIGHT = (
+    "several answers give full marks: a single choice has one right answer "
+    "(give each right answer an equal share, ~%50%, for a multiple choice)"
+)
 _ESCAPE = re.compile(r"\\([\\~=#{}:n])")
 _OFFSET = 0xE000  # private-use code points stand for escaped characters while parsing
 _META = re.compile(r"\[(\w+):([^\]]*)\]")
@@ -212,11 +216,14 @@ def _short_text(
 
 def _choice(
     result: ReadResult, item: Item, parts: list[tuple[str, Decimal, str]], data: dict[str, Any]
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     options = [{"id": chr(ord("A") + i), "text": text} for i, (_, _, text) in enumerate(parts)]
     positive = [(o["id"], w) for o, (_, w, _) in zip(options, parts, strict=True) if w > 0]
     full = [oid for oid, weight in positive if weight >= 100]
     data = {**data, "options": options}
+    if len(full) > 1:
+        result.errors.append(item.error(SEVERAL_RIGHT))
+        return None
     if len(full) == 1 and len(positive) == 1:
         return {**data, "type": "single_choice", "correct_answer": full[0]}
     if len(full) == 1:

@@ -128,6 +128,11 @@ def _multichoice(result: ReadResult, item: Item, question: Element) -> dict[str,
     data: dict[str, Any] = {"options": options}
     if single:
         full = [oid for oid, weight in positive if weight >= 100]
+        if len(full) > 1:
+            result.errors.append(
+                item.error("several answers give full marks: a single choice has one right answer")
+            )
+            return None
         if len(positive) > len(full):
             result.warnings.append(item.error("answers with partial credit were left out"))
         return {**data, "type": "single_choice", "correct_answer": full[0] if full else None}

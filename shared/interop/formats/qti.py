@@ -189,6 +189,11 @@ def _choice(
     if not correct:
         correct = [key for key, _ in mapped]
     cardinality = declaration.get("cardinality", "single") if declaration is not None else ""
+    if cardinality == "single" and len(correct) > 1:
+        result.errors.append(
+            item.error("several correct responses: a single choice has one right answer")
+        )
+        return None
     if cardinality == "single":
         if {i.lower() for i in ids} == {"true", "false"} and len(correct) == 1:
             return {"type": "true_false", "correct_answer": correct[0].lower() == "true"}
