@@ -12,7 +12,7 @@ from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from shared.interop.formats import qti
 from shared.interop.formats.qti_package import unsafe
 from shared.spreadsheets.safety import UploadLimits
-from tests.unit.format_cases import ALL_TYPES, LIMITS, fixture
+from tests.unit.format_cases import ALL_TYPES, FIXTURES, LIMITS, fixture
 
 
 def test_the_ims_examples_map_onto_our_types():
@@ -120,3 +120,16 @@ def test_the_export_is_a_content_package():
     item = archive.read("items/item1.xml").decode()
     assert 'xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1"' in item
     assert "rptemplates/match_correct" in item
+
+
+def test_a_single_choice_with_two_correct_values_cannot_be_held():
+    item = (FIXTURES / "qti_unsupported" / "held.xml").read_text()
+    item = item.replace("<value>A</value>", "<value>A</value><value>B</value>")
+    manifest = (FIXTURES / "qti_unsupported" / "imsmanifest.xml").read_text()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("imsmanifest.xml", manifest)
+        archive.writestr("held.xml", item)
+    result = qti.read(buffer.getvalue(), LIMITS)
+    assert "several correct responses" in result.errors[0].message
+    assert result.errors[0].row == 1
