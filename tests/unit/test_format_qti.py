@@ -125,11 +125,10 @@ def test_the_export_is_a_content_package():
 def test_a_single_choice_with_two_correct_values_cannot_be_held():
     item = (FIXTURES / "qti_unsupported" / "held.xml").read_text()
     item = item.replace("<value>A</value>", "<value>A</value><value>B</value>")
-    manifest = (FIXTURES / "qti_unsupported" / "imsmanifest.xml").read_text()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("imsmanifest.xml", manifest)
-        archive.writestr("held.xml", item)
+        for path in sorted((FIXTURES / "qti_unsupported").iterdir()):
+            archive.writestr(path.name, item if path.name == "held.xml" else path.read_text())
     result = qti.read(buffer.getvalue(), LIMITS)
     assert "several correct responses" in result.errors[0].message
     assert result.errors[0].row == 1
