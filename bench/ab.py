@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
+from bench import ab_trust
 from bench.data import Data
 from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
@@ -254,6 +255,7 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
             "variants": {"psycopg2 default executemany": grade, "values_plus_batch, now": grade},
             "engines": {"psycopg2 default executemany": plain},
         },
+        *ab_trust.levers(data),
     ]
 
 

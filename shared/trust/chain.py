@@ -60,12 +60,13 @@ def heads(connection: Connection, attempt_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return {row.attempt_id: row.hash for row in rows}
 
 
-def _lock(connection: Connection, attempt_ids: list[uuid.UUID]) -> None:
-    """Serialise appends per attempt: in id order, so two writers never deadlock here."""
+def _lock(connection: Connection, attempt_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Serialise appends per attempt: in id order, so two writers never deadlock here.
+    Returns each attempt's questions, which a submission's digest needs (fixed at start)."""
     a = Attempt.__table__.c
-    connection.execute(
-        select(a.id).where(a.id.in_(attempt_ids)).order_by(a.id).with_for_update()
-    ).all()
+    query = select(a.id, a.question_order).where(a.id.in_(attempt_ids))
+    rows = connection.execute(query.order_by(a.id).with_for_update())
+    return {row.id: row.question_order or [] for row in rows}
 
 
 def chain_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,11 +76,11 @@ def chain_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[
     if not chained:
         return rows
     ids = sorted({uuid.UUID(str(r["attempt_id"])) for r in chained})
-    _lock(connection, ids)
+    orders = _lock(connection, ids)
     head = heads(connection, ids)
     submitted = sorted({uuid.UUID(str(r["attempt_id"])) for r in chained
                         if r["kind"] in SUBMISSION_KINDS})  # fmt: skip
-    digests = receipts.seal(connection, submitted) if submitted else {}
+    digests = receipts.seal(connection, submitted, orders) if submitted else {}
     out = []
     for row in rows:
         if row.get("kind") in UNCHAINED_KINDS:

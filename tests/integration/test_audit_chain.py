@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
 from shared.cache import MemoryCache
@@ -224,3 +225,47 @@ def test_every_writer_chains_its_events_bulk_ones_too(session, settings):
     report = audit.verify_exam(session, exam.id)
     assert report.ok, report.broken
     assert report.chains == 3
+
+
+def test_receipts_and_the_chain_in_embedded_mode_on_sqlite(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from shared.models import Role, User
+    from shared.services import exams, questions
+    from shared.trust import receipts
+    from tests.conftest import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'embedded.sqlite'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = create_engine(url)
+    with Session(engine) as session:
+        question = questions.create_question(
+            session, {"type": "short_text", "prompt": "Capital?", "correct_answer": ["Paris"]}
+        )
+        exam = exams.create_exam(
+            session, {"title": "Embedded", "duration_seconds": 600, "audience": "everyone"}
+        )
+        exams.set_questions(session, exam.id, [{"question_id": question.id}])
+        exams.publish(session, exam.id)
+        student = User(email="s@school.test", full_name="S", role=Role.STUDENT, password_hash="x")
+        session.add(student)
+        session.flush()
+        cache = MemoryCache()
+        attempt, _ = attempts.start_attempt(
+            session, cache, exam_id=exam.id, student_id=student.id, now=utcnow()
+        )
+        answer = [{"question_id": str(question.id), "response": "Paris"}]
+        attempts.submit(session, cache, attempt, answer, utcnow())
+        grading.grade_submitted(session, attempt.id, utcnow())
+        session.commit()
+        key = Ed25519PrivateKey.generate()
+        receipt = receipts.receipt(attempt, key)
+        expected = receipts.answers_digest([str(question.id)], {str(question.id): "Paris"})
+        assert receipt["answers_sha256"] == expected
+        assert receipts.verify(session, receipt, key.public_key()).valid
+        report = audit.verify_exam(session, exam.id)
+        assert report.ok and (report.chains, report.events) == (1, 3)
+        assert audit.anchor_exam(session, exam.id, utcnow()) is not None
+    engine.dispose()
