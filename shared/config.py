@@ -529,6 +529,25 @@ class Settings(BaseSettings):
                 tmp.unlink()
         return path.read_text().strip()
 
+    def receipt_signing_key(self) -> str:
+        """The receipt key as configured (base64 or a PEM path); in embedded mode generated
+        once and kept under VAR_DIR, like the JWT secret."""
+        if self.RECEIPT_SIGNING_KEY is not None:
+            return self.RECEIPT_SIGNING_KEY.get_secret_value()
+        path = self.VAR_DIR / "receipt-signing-key"
+        if not path.exists():
+            self.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{secrets.token_hex(4)}")
+            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            tmp.chmod(0o600)
+            try:  # link fails if another process won the race; both then read its key
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
+
 
 # How the placeholders of examples and tutorials begin (.env.example's is
 # "change-me-to-32-or-more-random-characters"): anyone could sign tokens with them.
@@ -576,25 +595,6 @@ def _redis_with_offset(url: str, purpose: str) -> str:
     host = rest.split("/", 1)[0]
     db = _redis_db(url) + REDIS_DB_OFFSETS[purpose]
     return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
-
-    def receipt_signing_key(self) -> str:
-        """The receipt key as configured (base64 or a PEM path); in embedded mode generated
-        once and kept under VAR_DIR, like the JWT secret."""
-        if self.RECEIPT_SIGNING_KEY is not None:
-            return self.RECEIPT_SIGNING_KEY.get_secret_value()
-        path = self.VAR_DIR / "receipt-signing-key"
-        if not path.exists():
-            self.VAR_DIR.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{secrets.token_hex(4)}")
-            tmp.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
-            tmp.chmod(0o600)
-            try:  # link fails if another process won the race; both then read its key
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip()
 
 
 def load_settings(**overrides: object) -> Settings:
