@@ -220,3 +220,20 @@ def test_the_platforms_key_set_is_fetched_once_and_again_when_its_key_rotates(
     platform.key, platform.kid = new_key(), "rotated-key"
     launch(client, platform, custom=custom)  # a kid the cached set lacks: fetched again
     assert platform.jwks_fetches == 2
+
+
+def test_spent_and_expired_codes_and_states_are_purged(client, session, platform, exam):
+    from datetime import timedelta
+
+    from shared.interop.lti import handoffs
+    from shared.interop.lti.models import LtiLaunchState
+    from shared.models import utcnow
+
+    exchange(client, launch(client, platform, custom={"exam_id": str(exam.id)}))  # spent
+    launch(client, platform, custom={"exam_id": str(exam.id)})  # not spent yet
+    start_login(client, platform)  # a login nobody finished
+    assert handoffs.purge_expired(session, utcnow()) == 1  # only the spent code
+    later = utcnow() + timedelta(hours=1)
+    assert handoffs.purge_expired(session, later) == 1 + 3  # the other code, the 3 states
+    assert session.scalar(select(func.count()).select_from(LtiLaunchState)) == 0
+    assert session.scalar(select(func.count()).select_from(LtiHandoff)) == 0
