@@ -72,7 +72,7 @@ RAW_QUESTIONS: list[dict[str, Any]] = [
     {
         "type": "short_text",
         "prompt": "The chemical symbol of sodium (case matters)",
-        "correct_answer": ["Na"],
+        "correct_answer": ["Na", "%Na -> x"],
         "case_sensitive": True,
     },
     {
@@ -92,7 +92,7 @@ RAW_QUESTIONS: list[dict[str, Any]] = [
     {
         "type": "single_choice",
         "prompt": "Characters GIFT and XML treat specially: ~ = # { } : \\ < > & ' \"",
-        "options": ["{braces}", "a=b~c#d:e", "<b>not bold</b> &amp;"],
+        "options": ["{braces}", "a=b~c#d:e", "<b>not bold</b> &amp;", "%50% -> not a weight"],
         "correct_answer": "C",
         "explanation": "Kept as text: <script> is just words here.",
     },

@@ -178,12 +178,12 @@ def _answers(result: ReadResult, item: Item, block: str) -> dict[str, Any] | Non
         return {**data, "type": "true_false", "correct_answer": head.startswith("T")}
     if block.startswith("#"):
         return _numeric(result, item, block[1:], data)
-    if "->" in block:
-        result.errors.append(item.error("matching questions cannot be imported (type: matching)"))
-        return None
     parts = _split_answers(block)
     if not parts:
         result.errors.append(item.error("the answer block has no answers"))
+        return None
+    if all(mark == "=" and "->" in text for mark, _, text in parts):
+        result.errors.append(item.error("matching questions cannot be imported (type: matching)"))
         return None
     if all(mark == "=" for mark, _, _ in parts):
         return _short_text(result, item, parts, data)
@@ -312,10 +312,21 @@ def _block(number: int, definition: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _weighted(right: bool, text: str) -> str:
+    """An answer's text; one that starts with % gets an explicit weight first, so that it
+    is not read as one (GIFT has no escape for %)."""
+    if not text.startswith("%"):
+        return escape(text)
+    return ("%100%" if right else "%0%") + escape(text)
+
+
 def _answer_lines(definition: dict[str, Any]) -> list[str]:
     qtype, key = definition["type"], definition["correct_answer"]
     if qtype == "single_choice":
-        return [("=" if o["id"] == key else "~") + escape(o["text"]) for o in definition["options"]]
+        return [
+            ("=" if o["id"] == key else "~") + _weighted(o["id"] == key, o["text"])
+            for o in definition["options"]
+        ]
     if qtype == "multiple_choice":
         right, wrong = share(len(key)), "-" + share(len(key))
         return [
@@ -325,7 +336,7 @@ def _answer_lines(definition: dict[str, Any]) -> list[str]:
     if qtype == "true_false":
         return ["TRUE" if key else "FALSE"]
     if qtype == "short_text":
-        return ["=" + escape(answer) for answer in key]
+        return ["=" + _weighted(True, answer) for answer in key]
     if qtype == "numeric":
         return [f"#{number_text(key)}:{number_text(definition['tolerance'] or 0)}"]
     return []  # essay
