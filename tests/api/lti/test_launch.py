@@ -237,3 +237,18 @@ def test_spent_and_expired_codes_and_states_are_purged(client, session, platform
     assert handoffs.purge_expired(session, later) == 1 + 3  # the other code, the 3 states
     assert session.scalar(select(func.count()).select_from(LtiLaunchState)) == 0
     assert session.scalar(select(func.count()).select_from(LtiHandoff)) == 0
+
+
+def test_an_account_disabled_after_the_launch_gets_no_tokens(client, session, platform, exam):
+    code = launch(client, platform, custom={"exam_id": str(exam.id)})
+    link = session.scalar(select(LtiUserLink))
+    session.get(User, link.user_id).active = False
+    session.commit()
+    refused = exchange(client, code)
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "account_disabled")
+    assert "access_token" not in refused.get_json()
+    # And the next launch of that person is refused before any code is made.
+    auth = start_login(client, platform)
+    claims = platform.claims(auth["nonce"], custom={"exam_id": str(exam.id)})
+    again = post_launch(client, platform.sign(claims), auth["state"])
+    assert (again.status_code, again.get_json()["error"]) == (403, "account_disabled")

@@ -9,6 +9,7 @@ from flask import Response, redirect, request
 from flask.views import MethodView
 
 from shared.cache import shared_level
+from shared.errors import PermissionDenied
 from shared.interop.lti import (
     LtiTask,
     deep_linking,
@@ -88,6 +89,7 @@ def _login(params: dict[str, str]) -> Response:
                   "lti_token_invalid, lti_platform_unknown, lti_deployment_unknown")  # fmt: skip
 @blp.alt_response(403, schema=ErrorSchema, description="lti_role_not_allowed, account_disabled")
 @blp.alt_response(409, schema=ErrorSchema, description="lti_link_unmapped")
+@blp.alt_response(503, schema=ErrorSchema, description="lti_not_configured: the tool has no key")
 def launch(form: dict[str, str]) -> Response:
     """The platform posts the signed id_token: sign the learner in and open the exam"""
     session, now = db_session(), utcnow()
@@ -105,13 +107,16 @@ def launch(form: dict[str, str]) -> Response:
 @blp.arguments(SessionCodeSchema)
 @blp.response(200, LtiSessionSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="lti_code_invalid: unknown, expired, used")
+@blp.alt_response(403, schema=ErrorSchema, description="account_disabled")
 def lti_session(data: dict[str, str]) -> dict[str, Any]:
     """Exchange the one-time code of a launch for a token pair (once)"""
     session = db_session()
     handoff = handoffs.spend(session, data["code"], "session", utcnow())
     assert handoff.user_id is not None
     user = accounts.get_user(session, handoff.user_id)
-    session.commit()
+    session.commit()  # the code is spent either way
+    if not user.active:  # disabled between the launch and now
+        raise PermissionDenied("this account is disabled", code="account_disabled")
     exam_id = (handoff.data or {})["exam_id"]
     return {**token_pair(user, uuid.uuid4().hex), "user": user, "exam_id": exam_id}
 
