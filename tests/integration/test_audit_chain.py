@@ -269,3 +269,28 @@ def test_receipts_and_the_chain_in_embedded_mode_on_sqlite(tmp_path):
         assert report.ok and (report.chains, report.events) == (1, 3)
         assert audit.anchor_exam(session, exam.id, utcnow()) is not None
     engine.dispose()
+
+
+def test_two_anchorings_at_once_store_one_anchor(committed, settings):
+    with committed() as session:
+        exam, _ = _graded_attempt(session, settings)
+        session.commit()
+        exam_id = exam.id
+    barrier = threading.Barrier(2)
+    made = []
+
+    def anchor() -> None:
+        with committed() as session:
+            barrier.wait()
+            made.append(audit.anchor_exam(session, exam_id, utcnow()) is not None)
+            session.commit()
+
+    threads = [threading.Thread(target=anchor) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(made) == [False, True]
+    with committed() as session:
+        assert len(audit.anchors(session, exam_id)) == 1
+        assert audit.exams_to_anchor(session, utcnow(), 14) == [exam_id]
