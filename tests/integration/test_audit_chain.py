@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
@@ -17,6 +18,7 @@ from shared.trust import audit
 from shared.trust.chain import GENESIS, event_hash
 from shared.trust.receipts import stored_digests
 from tests.factories import make_exam, make_question, make_user
+from tests.integration.test_migrations import scratch_postgres  # noqa: F401 (a fixture)
 
 
 def _graded_attempt(session, settings, exam=None):
@@ -179,8 +181,6 @@ def test_concurrent_appends_to_one_attempt_never_fork_its_chain(committed, setti
 
 
 def test_verifying_an_unknown_exam_is_not_found(session):
-    import pytest
-
     from shared.errors import NotFound
 
     with pytest.raises(NotFound):
@@ -294,3 +294,56 @@ def test_two_anchorings_at_once_store_one_anchor(committed, settings):
     with committed() as session:
         assert len(audit.anchors(session, exam_id)) == 1
         assert audit.exams_to_anchor(session, utcnow(), 14) == [exam_id]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request, tmp_path, settings):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'upgrade.sqlite'}"
+    return request.getfixturevalue("scratch_postgres")
+
+
+def test_the_upgrade_chains_the_trail_and_seals_the_submissions_it_finds(scratch_url):
+    """A database from before revision 0012: its trails become chains, its submitted
+    attempts get digests (of their answers at the upgrade), so nothing reads as broken."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from shared.models import Role, User
+    from shared.services import exams, questions
+    from tests.conftest import alembic_config
+
+    cfg = alembic_config(scratch_url)
+    command.upgrade(cfg, "head")
+    engine = create_engine(scratch_url)
+    try:
+        with Session(engine) as session:
+            question = questions.create_question(
+                session, {"type": "short_text", "prompt": "Capital?", "correct_answer": ["Rome"]}
+            )
+            exam = exams.create_exam(
+                session, {"title": "Old", "duration_seconds": 600, "audience": "everyone"}
+            )
+            exams.set_questions(session, exam.id, [{"question_id": question.id}])
+            exams.publish(session, exam.id)
+            student = User(email="o@school.test", full_name="O", role=Role.STUDENT,
+                           password_hash="x")  # fmt: skip
+            session.add(student)
+            session.flush()
+            attempt, _ = attempts.start_attempt(
+                session, MemoryCache(), exam_id=exam.id, student_id=student.id, now=utcnow()
+            )
+            answer = [{"question_id": str(question.id), "response": "Rome"}]
+            attempts.submit(session, MemoryCache(), attempt, answer, utcnow())
+            grading.grade_submitted(session, attempt.id, utcnow())
+            session.commit()
+            exam_id, attempt_id, digest = exam.id, attempt.id, attempt.answers_sha256
+        command.downgrade(cfg, "0011")  # as it was: no hashes, no digests
+        command.upgrade(cfg, "head")
+        with Session(engine) as session:
+            report = audit.verify_exam(session, exam_id)
+            assert report.ok and (report.chains, report.events) == (1, 3), report.broken
+            assert session.get(Attempt, attempt_id).answers_sha256 == digest
+    finally:
+        engine.dispose()
