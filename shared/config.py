@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         "private key, or the path of a PEM (PKCS#8) file; required in server mode, generated "
         "under VAR_DIR in embedded mode",
     )
+    RECEIPT_PREVIOUS_PUBLIC_KEYS: str = Field(
+        "",
+        description="Public keys of earlier RECEIPT_SIGNING_KEYs (comma-separated base64 of 32 "
+        "bytes): receipts they signed still verify after a rotation",
+    )
     AUDIT_ANCHOR_SECONDS: int = Field(
         300, ge=10, le=86400, description="How often beat anchors each exam's audit chains"
     )
@@ -440,6 +445,8 @@ class Settings(BaseSettings):
                 "JWT_SECRET_KEY must be set when DATABASE_URL or REDIS_URL is set "
                 "(every API process must sign with the same key)"
             )
+        for previous in filter(None, self.RECEIPT_PREVIOUS_PUBLIC_KEYS.split(",")):
+            _check_receipt_key(previous, what="RECEIPT_PREVIOUS_PUBLIC_KEYS", files=False)
         if self.RECEIPT_SIGNING_KEY is not None:
             _check_receipt_key(self.RECEIPT_SIGNING_KEY.get_secret_value())
         elif not self.embedded:
@@ -570,15 +577,19 @@ def _check_jwt_secret(secret: str) -> None:
         raise ValueError("JWT_SECRET_KEY is too repetitive to be random: generate a new one")
 
 
-def _check_receipt_key(material: str) -> None:
+def _check_receipt_key(
+    material: str, what: str = "RECEIPT_SIGNING_KEY", *, files: bool = True
+) -> None:
     """Base64 of 32 bytes, or a file (a PEM the receipts module reads when it first signs)."""
     try:
         if len(base64.b64decode(material.strip(), validate=True)) == 32:
             return
     except ValueError:
         pass
+    if not files:
+        raise ValueError(f"{what} must be base64 of 32 bytes each")
     if not Path(material.strip()).is_file():
-        raise ValueError("RECEIPT_SIGNING_KEY must be base64 of 32 bytes or a PEM file's path")
+        raise ValueError(f"{what} must be base64 of 32 bytes or a PEM file's path")
 
 
 def _redis_db(url: str) -> int:

@@ -79,8 +79,8 @@ def register_cli(app: Flask) -> None:
     @click.option(
         "--public-key",
         default=None,
-        help="base64 Ed25519 public key to check with (an older key, after a rotation); "
-        "default: the configured RECEIPT_SIGNING_KEY's.",
+        help="base64 Ed25519 public key to check with; default: the configured "
+        "RECEIPT_SIGNING_KEY's and RECEIPT_PREVIOUS_PUBLIC_KEYS, by the receipt's key_id.",
     )
     def verify_receipt(file: BinaryIO, public_key: str | None) -> None:
         """Check a submission receipt (JSON; - for stdin) against the stored answers."""
@@ -90,7 +90,12 @@ def register_cli(app: Flask) -> None:
 
         try:
             data = json.loads(file.read())
-            key = receipts.verifying_key(settings().receipt_signing_key(), public_key)
+            config = settings()
+            key = (
+                receipts.keyring(config.receipt_signing_key(), config.RECEIPT_PREVIOUS_PUBLIC_KEYS)
+                if public_key is None
+                else receipts.verifying_key(config.receipt_signing_key(), public_key)
+            )
         except ValueError as exc:
             raise click.ClickException(f"not checked: {exc}") from None
         verdict = receipts.verify(db_session(), data, key)

@@ -108,6 +108,14 @@ def verifying_key(material: str, public_b64: str | None = None) -> Ed25519Public
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+def keyring(material: str, previous: str = "") -> dict[str, Ed25519PublicKey]:
+    """The public keys receipts may carry, by key_id: the signing key's first, then those of
+    earlier signing keys (RECEIPT_PREVIOUS_PUBLIC_KEYS), so a rotation breaks no receipt."""
+    keys = [load_private_key(material).public_key()]
+    keys += [verifying_key(material, b64.strip()) for b64 in previous.split(",") if b64.strip()]
+    return {key_id(k): k for k in keys}
+
+
 def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """Base64 of the raw 32-byte public key."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
@@ -175,12 +183,17 @@ def _malformed(data: Any) -> Verdict | None:
     return None
 
 
-def verify(session: Session, data: Any, public: Ed25519PublicKey) -> Verdict:
-    """Check a receipt's signature, then that it matches the attempt as stored, then that
-    the stored answers still hash to the signed digest. Says nothing about the answers."""
+def verify(
+    session: Session, data: Any, keys: Ed25519PublicKey | dict[str, Ed25519PublicKey]
+) -> Verdict:
+    """Check a receipt's signature (with the key its key_id names, else the first), then that
+    it matches the attempt as stored, then that the stored answers still hash to the signed
+    digest. Says nothing about the answers."""
     problem = _malformed(data)
     if problem:
         return problem
+    keys = keys if isinstance(keys, dict) else {key_id(keys): keys}
+    public = keys.get(data.get("key_id") or "") or next(iter(keys.values()))
     attempt = session.get(Attempt, uuid.UUID(data["attempt_id"]))
     message = signed_message(data["attempt_id"], data["submitted_at"], data["answers_sha256"])
     if not _signature_ok(public, data["signature"], message):

@@ -253,3 +253,36 @@ class TestCli:
         assert "NOT VALID (bad_signature)" in result.output
         result = run(receipt, "--public-key", "nope")
         assert result.exit_code != 0 and "base64 of 32 bytes" in result.output
+
+
+class TestRotation:
+    def test_receipts_of_an_earlier_key_still_verify_where_it_is_listed(
+        self, client, headers, exam, settings, db
+    ):
+        from pydantic import SecretStr
+
+        from web import create_app
+
+        attempt, _ = start_and_save(client, headers, exam)
+        client.post(f"{A}/{attempt['id']}/submit", json={}, headers=headers)
+        old = client.get(f"{A}/{attempt['id']}/receipt", headers=headers).get_json()
+        old_key = client.get("/api/v1/receipts/public-key").get_json()
+
+        def rotated(previous: str):  # a new signing key, as after a rotation
+            new_key = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+            app = create_app(settings.model_copy(update={
+                "RECEIPT_SIGNING_KEY": SecretStr(new_key),
+                "RECEIPT_PREVIOUS_PUBLIC_KEYS": previous,
+            }))  # fmt: skip
+            app.extensions["exam.session_factory"] = db
+            return app.test_client()
+
+        forgotten = rotated("")
+        assert verify(forgotten, old)["reason"] == "bad_signature"
+        listed = rotated(old_key["public_key"])
+        keys = listed.get("/api/v1/receipts/public-key").get_json()
+        assert keys["key_id"] != old["key_id"]
+        assert keys["previous"] == [{"key_id": old["key_id"], "public_key": old_key["public_key"]}]
+        assert verify(listed, old)["valid"]
+        newer = listed.get(f"{A}/{attempt['id']}/receipt", headers=headers).get_json()
+        assert newer["key_id"] == keys["key_id"] and verify(listed, newer)["valid"]

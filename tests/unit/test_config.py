@@ -132,6 +132,7 @@ def test_the_dotenv_file_is_read(clean_env):
         ("EXPIRY_SWEEP_SECONDS", "soon", "valid integer"),
         ("JWT_SECRET_KEY", "short", "at least 32 characters"),
         ("RECEIPT_SIGNING_KEY", "not-a-key", "base64 of 32 bytes"),
+        ("RECEIPT_PREVIOUS_PUBLIC_KEYS", "c2hvcnQ=", "base64 of 32 bytes each"),
         ("SMTP_URL", "mail.example.com", "smtp://"),
         ("LOG_LEVEL", "LOUD", "DEBUG"),
     ],

@@ -31,6 +31,11 @@ def _key() -> Any:
     return receipts.load_private_key(settings().receipt_signing_key())
 
 
+def _keyring() -> dict[str, Any]:
+    config = settings()
+    return receipts.keyring(config.receipt_signing_key(), config.RECEIPT_PREVIOUS_PUBLIC_KEYS)
+
+
 @blp.route("/attempts/<uuid:attempt_id>/receipt", methods=["GET"])
 @blp.auth()
 @blp.response(200, ReceiptSchema)
@@ -44,11 +49,16 @@ def receipt(attempt_id: uuid.UUID) -> dict[str, str]:
 @blp.response(200, PublicKeySchema)
 def public_key() -> dict[str, str]:
     """The Ed25519 public key that checks receipts"""
-    key = _key()
+    key, ring = _key(), _keyring()
     return {
         "algorithm": "Ed25519",
         "public_key": receipts.public_key_b64(key),
         "key_id": receipts.key_id(key),
+        "previous": [
+            {"key_id": i, "public_key": receipts.public_key_b64(k)}
+            for i, k in ring.items()
+            if i != receipts.key_id(key)
+        ],
     }
 
 
@@ -57,7 +67,7 @@ def public_key() -> dict[str, str]:
 @blp.response(200, VerdictSchema)
 def verify_receipt(data: dict[str, Any]) -> dict[str, Any]:
     """Check a receipt: genuine, and still matching the stored answers (never shows them)"""
-    return asdict(receipts.verify(db_session(), data, _key().public_key()))
+    return asdict(receipts.verify(db_session(), data, _keyring()))
 
 
 @blp.route("/exams/<uuid:exam_id>/audit/verify", methods=["GET"])

@@ -47,12 +47,21 @@ class VerdictSchema(ma.Schema):
     fields = ma.fields.List(ma.fields.String(), required=True)
 
 
+class OldKeySchema(ma.Schema):
+    key_id = ma.fields.String(required=True)
+    public_key = ma.fields.String(required=True)
+
+
 class PublicKeySchema(ma.Schema):
     algorithm = ma.fields.String(required=True, metadata={"example": "Ed25519"})
     public_key = ma.fields.String(
         required=True, metadata={"description": "base64 of the raw 32-byte public key"}
     )
     key_id = ma.fields.String(required=True)
+    previous = ma.fields.List(
+        ma.fields.Nested(OldKeySchema),
+        metadata={"description": "Keys that signed receipts before a rotation (still checked)"},
+    )
 
 
 class BrokenLinkSchema(ma.Schema):
