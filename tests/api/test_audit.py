@@ -22,6 +22,9 @@ def test_an_admin_sees_the_chains_then_the_row_edited_behind_the_api(
     report = client.get(url, headers=admin_headers).get_json()
     assert (report["ok"], report["chains"], report["events"]) == (True, 1, 2)
     assert report["first_broken"] is None and len(report["root"]) == 64
+    trail = client.get(f"/api/v1/attempts/{attempt['id']}/events", headers=admin_headers)
+    started, submitted = trail.get_json()
+    assert submitted["prev_hash"] == started["hash"] and len(submitted["hash"]) == 64
 
     audit.anchor_exam(session, exam.id, utcnow())
     anchors = client.get(f"/api/v1/exams/{exam.id}/audit/anchors", headers=admin_headers)

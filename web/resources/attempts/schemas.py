@@ -123,3 +123,6 @@ class AttemptEventSchema(ma.Schema):
     kind = ma.fields.String(required=True)
     data = ma.fields.Dict(allow_none=True)
     created_at = ma.fields.AwareDateTime(required=True)
+    # The attempt's hash chain (docs/receipts-and-audit.md); null for `saved` events.
+    prev_hash = ma.fields.String(allow_none=True)
+    hash = ma.fields.String(allow_none=True)
