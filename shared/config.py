@@ -278,7 +278,10 @@ class Settings(BaseSettings):
         120, ge=10, le=900, description="How long the one-time code after an LTI launch lives"
     )
     LTI_HTTP_TIMEOUT_SECONDS: float = Field(
-        10.0, gt=0, le=60, description="Timeout of each call to a platform (keys, tokens, AGS, NRPS)"
+        10.0,
+        gt=0,
+        le=60,
+        description="Timeout of each call to a platform (keys, tokens, AGS, NRPS)",
     )
     LTI_GRADE_SWEEP_SECONDS: int = Field(
         30, ge=1, le=3600, description="How often beat sends the LTI grade posts that are due"

@@ -38,8 +38,10 @@ def create_app(
     app.config.update(_flask_config(settings))
     app.extensions["exam.settings"] = settings
     app.extensions["exam.celery"] = create_celery(settings)
-    # Webhook deliveries a request's transaction wrote are sent once it commits.
-    outbox.send_after_commit(outbox.celery_sender(app.extensions["exam.celery"]))
+    # Webhook deliveries a request's transaction wrote are sent once it commits, with this
+    # app's Celery (each request's session carries it: see web.extensions.db_session).
+    outbox.send_after_commit()
+    app.extensions["exam.outbox_sender"] = outbox.celery_sender(app.extensions["exam.celery"])
     app.extensions["exam.cache"] = create_cache(settings)
     if settings.PROXY_FIX_X_FOR:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.cache import Cache
 from shared.config import Settings
+from shared.events import outbox
 from shared.messaging import enqueue, enqueue_emails
 from web.token_cache import CachingJWTManager
 
@@ -48,6 +49,7 @@ def db_session() -> Session:
     if "db_session" not in g:
         factory = cast(sessionmaker[Session], current_app.extensions["exam.session_factory"])
         g.db_session = factory()
+        g.db_session.info[outbox.SENDER_KEY] = current_app.extensions["exam.outbox_sender"]
     return cast(Session, g.db_session)
 
 

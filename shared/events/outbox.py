@@ -112,17 +112,22 @@ def publish_many(
 
 
 _sender: Callable[[list[uuid.UUID]], None] | None = None
+_installed = False
+# A session may carry its own sender (the web app puts its Celery app's on each request's
+# session), so several apps in one process (tests, embedded tools) each send with their own.
+SENDER_KEY = "outbox.sender"
 
 
-def send_after_commit(sender: Callable[[list[uuid.UUID]], None]) -> None:
-    """Call `sender` with the deliveries a transaction created once it has committed (web
-    and worker each install theirs: they enqueue with their own Celery app; the last one
-    installed wins). A rolled-back transaction sends nothing; a lost send is re-sent by
-    the sweep."""
-    global _sender
-    first = _sender is None
-    _sender = sender
-    if first:
+def send_after_commit(sender: Callable[[list[uuid.UUID]], None] | None = None) -> None:
+    """Call a sender with the deliveries a transaction created once it has committed: the
+    session's own (`session.info[SENDER_KEY]`), else the process's (the worker installs its
+    app's here). A rolled-back transaction sends nothing; a lost send is re-sent by the
+    sweep."""
+    global _sender, _installed
+    if sender is not None:
+        _sender = sender
+    if not _installed:
+        _installed = True
         sa_event.listen(Session, "after_commit", _after_commit)
         sa_event.listen(Session, "after_rollback", _after_rollback)
 
@@ -135,8 +140,9 @@ def _after_commit(session: Session) -> None:
     if session.info.pop(ENDPOINTS_CHANGED_KEY, None):
         invalidate()
     ids = session.info.pop(PENDING_KEY, None)
-    if ids and _sender is not None:
-        _sender(ids)
+    sender = session.info.get(SENDER_KEY, _sender)
+    if ids and sender is not None:
+        sender(ids)
 
 
 def _after_rollback(session: Session) -> None:

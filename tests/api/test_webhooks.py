@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from shared.events import outbox
 from shared.events.models import OutboxEvent, WebhookDelivery
 from shared.models import utcnow
 from shared.services import batch_grading
@@ -278,3 +279,20 @@ class TestRedelivery:
         )
         assert off.status_code == 409 and off.get_json()["error"] == "conflict"
         assert outbox_counts(session)[1] == 2  # the original and the other endpoint's: no new one
+
+
+def test_a_request_sends_its_deliveries_with_its_own_apps_celery(
+    app, client, admin_headers, session, settings, monkeypatch
+):
+    """Another Celery app in the same process (the worker's tasks imported by a tool or a
+    test, with its own broker) must not take over the sends of this app's requests: before,
+    the last one installed won and this app's deliveries went to a broker that was gone."""
+    elsewhere, here = [], []
+    monkeypatch.setattr(outbox, "_sender", None)
+    outbox.send_after_commit(elsewhere.extend)  # as worker/tasks/webhooks.py does on import
+    monkeypatch.setitem(app.extensions, "exam.outbox_sender", here.extend)
+    register(client, admin_headers, events=["attempt.submitted"])
+    submit_one(client, session, settings, make_exam(session))
+    sent = session.scalars(select(WebhookDelivery.id)).all()
+    assert here == sent and len(sent) == 1
+    assert elsewhere == []
