@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         description="Public keys of earlier RECEIPT_SIGNING_KEYs (comma-separated base64 of 32 "
         "bytes): receipts they signed still verify after a rotation",
     )
+    RECEIPT_VERIFY_PER_ADDRESS: str = Field(
+        "1000 per hour",
+        description="Receipt checks (POST /receipts/verify, open to anyone) per client address",
+    )
     AUDIT_ANCHOR_SECONDS: int = Field(
         300, ge=10, le=86400, description="How often beat anchors each exam's audit chains"
     )

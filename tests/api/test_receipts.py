@@ -286,3 +286,26 @@ class TestRotation:
         assert verify(listed, old)["valid"]
         newer = listed.get(f"{A}/{attempt['id']}/receipt", headers=headers).get_json()
         assert newer["key_id"] == keys["key_id"] and verify(listed, newer)["valid"]
+
+
+def test_one_address_checking_receipts_without_end_is_slowed(settings, db, session, exam):
+    """The check is open to anyone and recomputes a digest: an address is limited, others not."""
+    from web import create_app
+
+    app = create_app(settings.model_copy(update={"RECEIPT_VERIFY_PER_ADDRESS": "3 per hour"}))
+    app.extensions["exam.session_factory"] = db
+    client = app.test_client()
+    student = make_user(session, settings)
+    attempt, _ = start_and_save(client, login(client, student), exam)
+    client.post(f"{A}/{attempt['id']}/submit", json={}, headers=login(client, student))
+    receipt = client.get(f"{A}/{attempt['id']}/receipt", headers=login(client, student)).get_json()
+    prober = {"REMOTE_ADDR": "203.0.113.9"}
+    checks = [
+        client.post("/api/v1/receipts/verify", json=receipt, environ_base=prober) for _ in range(4)
+    ]
+    assert [c.status_code for c in checks] == [200, 200, 200, 429]
+    assert checks[-1].get_json()["error"] == "rate_limited"
+    other = client.post(
+        "/api/v1/receipts/verify", json=receipt, environ_base={"REMOTE_ADDR": "198.51.100.4"}
+    )
+    assert other.status_code == 200 and other.get_json()["valid"] is True

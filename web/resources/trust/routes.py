@@ -11,7 +11,7 @@ from shared.trust import audit, receipts
 from shared.trust.models import AuditAnchor
 from web.attempt_tasks import load_settled
 from web.errors import ErrorSchema
-from web.extensions import db_session, settings
+from web.extensions import client_address, db_session, limiter, settings
 from web.resources.trust.schemas import (
     AnchorSchema,
     AuditReportSchema,
@@ -63,8 +63,11 @@ def public_key() -> dict[str, str]:
 
 
 @blp.route("/receipts/verify", methods=["POST"])
+# Open to anyone and it reads answers to recompute a digest: one address can't keep it busy.
+@limiter.limit(lambda: settings().RECEIPT_VERIFY_PER_ADDRESS, key_func=client_address)
 @blp.arguments(ReceiptInSchema)
 @blp.response(200, VerdictSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="Too many checks from this address")
 def verify_receipt(data: dict[str, Any]) -> dict[str, Any]:
     """Check a receipt: genuine, and still matching the stored answers (never shows them)"""
     return asdict(receipts.verify(db_session(), data, _keyring()))
