@@ -28,7 +28,7 @@ from shared.models import (
     Question,
 )
 from shared.question_types import ESSAY, json_number
-from shared.services import pools
+from shared.services import notifications, pools
 from shared.services.pools import drawn_points
 
 
@@ -292,6 +292,9 @@ def grade_by_hand(
             data={"question_id": str(question_id), "points": json_number(points), **_event(totals)},
         )
     )
+    exam = session.get(Exam, attempt.exam_id)
+    if exam is not None:  # a released score (often the essay that kept it pending) moved
+        notifications.pass_back_scores(session, exam, [attempt])
     return attempt
 
 

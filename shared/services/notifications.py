@@ -84,13 +84,14 @@ def _score_text(score: Decimal | None, max_score: Decimal) -> str:
 
 
 def result_released(session: Session, attempt: Attempt, exam: Exam) -> uuid.UUID | None:
-    _queue_lti_grades(session, exam, [attempt])
+    pass_back_scores(session, exam, [attempt])
     return notify(session, **result_row(attempt, exam))
 
 
-def _queue_lti_grades(session: Session, exam: Exam, attempts: list[Any]) -> None:
+def pass_back_scores(session: Session, exam: Exam, attempts: list[Any]) -> None:
     """The platform's gradebook hears of a visible score in the same transaction as the
-    student (an outbox row per grade column; a task posts it)."""
+    student (an outbox row per grade column; a task posts it). `attempts`: Attempts or rows
+    with id, student_id, score, max_score and pending_manual."""
     # Imported here: pylti1p3 stays off the import path of everything that notifies.
     from shared.interop.lti import grades as lti_grades
     from shared.models.base import utcnow
@@ -120,7 +121,7 @@ def result_row(attempt: Any, exam: Exam) -> dict[str, Any]:
 def score_changed(
     session: Session, attempt: Attempt, exam: Exam, old: Decimal | None, new: Decimal, event: str
 ) -> uuid.UUID | None:
-    _queue_lti_grades(session, exam, [attempt])
+    pass_back_scores(session, exam, [attempt])
     return notify(session, **score_changed_row(attempt, exam, old, new, event))
 
 
@@ -160,7 +161,7 @@ def on_graded_many(session: Session, graded: list[Any], now: datetime) -> list[u
     """`on_graded` for a batch (rows with an Attempt's fields): one multi-row INSERT."""
     exams = {e: session.get(Exam, e) for e in {g.exam_id for g in graded}}
     for exam in (e for e in exams.values() if e is not None):
-        _queue_lti_grades(session, exam, [g for g in graded if g.exam_id == exam.id])
+        pass_back_scores(session, exam, [g for g in graded if g.exam_id == exam.id])
     visible = {e for e, exam in exams.items() if exam is not None and results_visible(exam, now)}
     rows = [result_row(g, exams[g.exam_id]) for g in graded if g.exam_id in visible]
     return notify_many(session, rows)

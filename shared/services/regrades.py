@@ -136,7 +136,7 @@ def _run_in_bulk(
     # No longer graded (cannot happen today): nothing to compare.
     items = [{"attempt_id": i, "ok": True} for i in attempt_ids if i not in found | done]
     answers = batch_grading.answers_of(session, [row.id for row in todo])
-    computed, events, notices = [], [], []
+    computed, events, notices, changed = [], [], [], []
     visible = exam is not None and results_visible(exam, now)
     for row in todo:
         try:
@@ -155,7 +155,10 @@ def _run_in_bulk(
             "job_id": str(job.id), "old_score": _num(old), "new_score": _num(new),
             "kept_manual": kept}})  # fmt: skip
         if old != new and visible and exam is not None:
-            shown = _Scored(row.id, row.student_id, totals.max_score)
+            shown = ScoredAttempt(
+                row.id, row.student_id, new, totals.max_score, totals.pending_manual
+            )
+            changed.append(shown)
             notices.append(
                 notifications.score_changed_row(shown, exam, old, new, f"regrade:{job.id}")
             )
@@ -165,6 +168,8 @@ def _run_in_bulk(
         batch_grading.write_grades(session, computed, now)
         session.execute(insert(AttemptEvent), events)
         snapshots.store(session, job.id, replaced, snapshots.capture(session, written))
+        if exam is not None:  # the platform's gradebook too, for students who came by LTI
+            notifications.pass_back_scores(session, exam, changed)
     created = notifications.notify_many(session, notices) if not job.dry_run else []
     if items:
         blank = {"ok": True, "changed": False, "old_score": None, "new_score": None,
@@ -174,10 +179,14 @@ def _run_in_bulk(
 
 
 @dataclass(frozen=True)
-class _Scored:
+class ScoredAttempt:
+    """What a score notification and the gradebook's passback need of a changed attempt."""
+
     id: uuid.UUID
     student_id: uuid.UUID
+    score: Any
     max_score: Any
+    pending_manual: int
 
 
 _LOCKED = (Attempt.id, Attempt.student_id, Attempt.score, Attempt.question_order, Attempt.drawn)

@@ -185,7 +185,7 @@ def _restore(
     before = snapshots.capture(session, list(replaced))
     plans = {i: snapshots.restoration(i, replaced[i], before[i]) for i in replaced}
     visible = exam is not None and results_visible(exam, now)
-    events, notices, written = [], [], []
+    events, notices, written, changed = [], [], [], []
     for attempt_id, plan in plans.items():
         item, event = _outcome(job, attempt_id, before[attempt_id], plan)
         items.append(item)
@@ -194,7 +194,11 @@ def _restore(
         written.append(attempt_id)
         events.append(event)
         if item["changed"] and visible and exam is not None:
-            shown = _Scored(attempt_id, graded[attempt_id].student_id, plan.max_score)
+            shown = regrades.ScoredAttempt(
+                attempt_id, graded[attempt_id].student_id, plan.score, plan.max_score,
+                plan.pending_manual,
+            )  # fmt: skip
+            changed.append(shown)
             old, new = item["old_score"], plan.score
             notices.append(
                 notifications.score_changed_row(shown, exam, old, new, f"rollback:{job.id}")
@@ -205,6 +209,8 @@ def _restore(
     snapshots.store(
         session, job.id, {i: before[i] for i in written}, snapshots.capture(session, written)
     )
+    if exam is not None:  # the platform's gradebook too, for students who came by LTI
+        notifications.pass_back_scores(session, exam, changed)
     created = notifications.notify_many(session, notices)
     _record(session, job, items)
     return created
@@ -270,13 +276,6 @@ def _write(
     ]  # fmt: skip
     if totals:
         session.execute(_TOTALS, totals)
-
-
-class _Scored:
-    """What a score notification needs of an attempt."""
-
-    def __init__(self, id: uuid.UUID, student_id: uuid.UUID, max_score: Any) -> None:
-        self.id, self.student_id, self.max_score = id, student_id, max_score
 
 
 def _failure(attempt_id: uuid.UUID, error: str) -> dict[str, Any]:

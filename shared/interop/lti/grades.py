@@ -80,10 +80,17 @@ def _add(
 ) -> uuid.UUID | None:
     score, maximum = Decimal(attempt.score), Decimal(attempt.max_score)
     pending = bool(getattr(attempt, "pending_manual", 0))
-    # The same score of the same attempt is posted once; a changed score is news again.
-    key = f"{link_id}:{attempt.id}:{score}:{maximum}:{int(pending)}"
-    if session.scalar(select(LtiGradePost.id).where(LtiGradePost.dedupe_key == key)):
+    earlier = session.execute(
+        select(LtiGradePost.score_given, LtiGradePost.score_maximum, LtiGradePost.pending_manual)
+        .where(LtiGradePost.attempt_id == attempt.id, LtiGradePost.resource_link_id == link_id)
+        .order_by(LtiGradePost.created_at.desc())
+    ).all()
+    # The score the gradebook was last sent is not sent again; any other is news, even one
+    # it had before (a regrade rolled back). The key numbers the posts, so a concurrent
+    # release that queued the same one loses on the unique key.
+    if earlier and tuple(earlier[0]) == (score, maximum, pending):
         return None
+    key = f"{link_id}:{attempt.id}:{len(earlier)}"
     post = LtiGradePost(
         attempt_id=attempt.id, resource_link_id=link_id, sub=sub, dedupe_key=key,
         score_given=score, score_maximum=maximum, pending_manual=pending, next_try_at=now,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shared.interop.lti import grades
 from shared.interop.lti.models import GradePostStatus, LtiGradePost
-from shared.models import utcnow
+from shared.models import ExamQuestion, utcnow
 from shared.services import grading, notifications
 from tests.api.lti.steps import exchange, launch
 from tests.factories import bearer, login, make_exam, make_user
@@ -136,6 +136,15 @@ def test_a_score_with_answers_waiting_for_a_teacher_is_not_final(
     [score] = platform.scores
     assert score["gradingProgress"] == "PendingManual"
     assert score["scoreMaximum"] == 6.0  # 1 + the essay's 5
+    # The teacher grades the essay: the gradebook gets the final score, not a stale pending one.
+    attempt_id = posts(session)[0].attempt_id
+    essay = str(questions[1].id)
+    graded = client.put(f"/api/v1/attempts/{attempt_id}/answers/{essay}/grade",
+                        json={"points": 4}, headers=login(client, admin))  # fmt: skip
+    assert graded.status_code == 200, graded.get_json()
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    final = platform.scores[-1]
+    assert (final["scoreGiven"], final["gradingProgress"]) == (5.0, "FullyGraded")
 
 
 def test_a_redelivered_task_sends_nothing_twice_and_a_crashed_try_is_taken_again(
@@ -197,3 +206,34 @@ def test_a_post_given_up_is_listed_and_sent_again_on_request(
     assert len(platform.scores) == 1
     sent = client.post(f"/api/v1/lti/grade-posts/{failed['id']}/retry", json={}, headers=headers)
     assert sent.status_code == 409
+
+
+def test_a_regrade_after_release_and_its_rollback_reach_the_gradebook(
+    client, session, settings, platform, admin, exam
+):
+    """A corrected key changes a released score: the platform hears the new one, and the
+    old one again when the regrade is rolled back (bulk jobs, not only single grades)."""
+    from tests.api.test_regrade_rollback import run
+
+    code = launch(client, platform, sub="learner-9", custom={"exam_id": str(exam.id)})
+    sit(client, session, exam, bearer(exchange(client, code).get_json()["access_token"]))
+    admin_headers = login(client, admin)
+    client.post(f"/api/v1/exams/{exam.id}/release-results", headers=admin_headers)
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+
+    question_id = session.scalar(
+        select(ExamQuestion.question_id).where(ExamQuestion.exam_id == exam.id)
+    )
+    fixed = client.patch(f"/api/v1/questions/{question_id}",
+                         json={"correct_answer": "A"}, headers=admin_headers)  # fmt: skip
+    assert fixed.status_code == 200, fixed.get_json()
+    job = client.post(f"/api/v1/exams/{exam.id}/regrade", json={"dry_run": False},
+                      headers=admin_headers).get_json()  # fmt: skip
+    run(session, job["job_id"])
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    undo = client.post(f"/api/v1/jobs/{job['job_id']}/rollback", headers=admin_headers)
+    assert undo.status_code == 202, undo.get_json()
+    run(session, undo.get_json()["job_id"])
+    assert deliver_due(session, settings) == [GradePostStatus.SENT]
+    given = [(s["userId"], s["scoreGiven"]) for s in platform.scores]
+    assert given == [("learner-9", 1.0), ("learner-9", 0.0), ("learner-9", 1.0)]
