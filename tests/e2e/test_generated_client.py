@@ -31,7 +31,7 @@ PACKAGE = "exam_api_client"
 def server(app, committed):
     app.extensions["exam.session_factory"] = committed
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}"

@@ -280,7 +280,9 @@ class PlatformServer:
         handler = type("Handler", (_Handler,), {"platform": self.platform})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.platform.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     def __enter__(self) -> Platform:
         self._thread.start()

@@ -26,7 +26,7 @@ def tool_key(settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untype
 def tool_jwks_url(app, tool_key) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Our app on a real port, so the platform fetches our JWKS as it would in production."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/api/v1/lti/jwks"
     server.shutdown()
