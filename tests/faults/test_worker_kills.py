@@ -9,6 +9,7 @@ import random
 import signal
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.models import Attempt, AttemptEvent, EmailStatus, Notification
+from shared.trust import audit
 from tests.support.processes import wait_until
 from tests.support.servers import SmtpInbox
 
@@ -125,6 +127,10 @@ def test_killed_workers_lose_no_grade_and_send_nothing_twice(stack):
         assert {str(k): v for k, v in scores.items()} == expected
         assert set(graded_events.values()) == {1} and len(graded_events) == STUDENTS
         assert len(notified) == STUDENTS and set(notified.values()) == {1}
+        # Each graded event was written once, with its grade: every attempt's chain holds.
+        with stack.factory() as session:
+            trail = audit.verify_exam(session, uuid.UUID(str(exam_id)))
+        assert trail.ok and trail.first_broken is None and trail.chains == STUDENTS
 
         # Batches may finish grading before the killer stops: the emails a killed worker had
         # fetched wait for the resend sweep (2 min). Wait for some, then check none twice.
