@@ -317,12 +317,15 @@ def stalled(
     return left
 
 
-def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> list[uuid.UUID]:
-    """Queued jobs whose start message was lost (the broker was down when it was sent)."""
+def queued_unstarted(
+    session: Session, now: datetime, quiet_for: timedelta, kind: str = REGRADE
+) -> list[uuid.UUID]:
+    """Queued jobs of `kind` whose start message was lost (the broker was down when it was
+    sent)."""
     return list(
         session.scalars(
             select(Job.id).where(
-                Job.kind == REGRADE,
+                Job.kind == kind,
                 Job.status == JobStatus.QUEUED,
                 Job.created_at < now - quiet_for,
             )

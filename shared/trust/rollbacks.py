@@ -309,15 +309,7 @@ def stalled(
 
 def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> list[uuid.UUID]:
     """Queued rollbacks whose start message was lost (the broker was down when it was sent)."""
-    return list(
-        session.scalars(
-            select(Job.id).where(
-                Job.kind == ROLLBACK,
-                Job.status == JobStatus.QUEUED,
-                Job.created_at < now - quiet_for,
-            )
-        )
-    )
+    return regrades.queued_unstarted(session, now, quiet_for, kind=ROLLBACK)
 
 
 def view(session: Session, job_id: uuid.UUID) -> dict[str, Any]:

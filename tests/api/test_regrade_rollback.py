@@ -331,3 +331,17 @@ def test_one_bad_attempt_fails_alone(client, session, admin_headers, regraded):
     for name in ("right", "half"):
         assert grades(session, regraded["ids"][name][0]) == regraded["original"][name]
     assert score(client, admin_headers, bad) == 2  # as the regrade left it
+
+
+def test_a_rollback_whose_start_message_was_lost_is_found_by_the_sweep(
+    client, session, admin_headers, regraded
+):
+    """The broker lost the start: the stalled-jobs sweep finds the queued rollback (and only
+    it: the regrade it undoes is finished)."""
+    from datetime import timedelta
+
+    undo = rollback(client, admin_headers, regraded["job_id"]).get_json()
+    later, quiet = utcnow() + timedelta(minutes=2), timedelta(minutes=1)
+    assert rollbacks.queued_unstarted(session, later, quiet) == [uuid.UUID(undo["job_id"])]
+    assert regrades.queued_unstarted(session, later, quiet) == []
+    assert rollbacks.queued_unstarted(session, utcnow(), quiet) == []  # not quiet long enough
