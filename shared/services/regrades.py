@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,7 +73,7 @@ def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.
     if not ids:
         _finish(job, now)
     session.flush()
-    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    return chunks(ids)
 
 
 def _graded_attempts(session: Session, job: Job) -> list[uuid.UUID]:
@@ -297,24 +298,32 @@ def _finish(job: Job, now: datetime) -> None:
 
 
 def stalled(
-    session: Session, now: datetime, quiet_for: timedelta
+    session: Session,
+    now: datetime,
+    quiet_for: timedelta,
+    kind: str = REGRADE,
+    covered: Callable[[Session, Job], list[uuid.UUID]] | None = None,
 ) -> list[tuple[uuid.UUID, list[list[uuid.UUID]]]]:
-    """Running jobs without progress for a while (a worker died): what is left to do."""
+    """Running jobs of `kind` without progress for a while (a worker died): the chunks left
+    of the attempts each covers (`covered`; a regrade's: the exam's graded attempts)."""
+    covered = covered or _graded_attempts
     jobs = session.scalars(
         select(Job).where(
-            Job.kind == REGRADE, Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for
+            Job.kind == kind, Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for
         )
     ).all()
     left = []
     for job in jobs:
         done = set(session.scalars(select(JobItem.attempt_id).where(JobItem.job_id == job.id)))
-        missing = [i for i in _graded_attempts(session, job) if i not in done]
+        left.append((job.id, chunks([i for i in covered(session, job) if i not in done])))
         job.updated_at = now  # the next sweep waits again before re-sending
-        left.append(
-            (job.id, [missing[i : i + CHUNK_SIZE] for i in range(0, len(missing), CHUNK_SIZE)])
-        )
     session.flush()
     return left
+
+
+def chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """The attempts in the chunks a job's tasks take, CHUNK_SIZE each."""
+    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
 
 
 def queued_unstarted(

@@ -116,7 +116,7 @@ def start(session: Session, job_id: uuid.UUID, now: datetime) -> list[list[uuid.
     session.flush()
     if not ids:
         regrades.refresh(session, job_id, now)
-    return _chunks(ids)
+    return regrades.chunks(ids)
 
 
 def _covered(session: Session, job: Job) -> list[uuid.UUID]:
@@ -128,11 +128,6 @@ def _covered(session: Session, job: Job) -> list[uuid.UUID]:
             .order_by(ReplacedGrades.attempt_id)
         )
     )
-
-
-def _chunks(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
-    size = regrades.CHUNK_SIZE
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def run_chunk(
@@ -293,18 +288,7 @@ def stalled(
     session: Session, now: datetime, quiet_for: timedelta
 ) -> list[tuple[uuid.UUID, list[list[uuid.UUID]]]]:
     """Running rollbacks without progress for a while (a worker died): what is left to do."""
-    jobs = session.scalars(
-        select(Job).where(
-            Job.kind == ROLLBACK, Job.status == JobStatus.RUNNING, Job.updated_at < now - quiet_for
-        )
-    ).all()
-    left = []
-    for job in jobs:
-        done = set(session.scalars(select(JobItem.attempt_id).where(JobItem.job_id == job.id)))
-        left.append((job.id, _chunks([i for i in _covered(session, job) if i not in done])))
-        job.updated_at = now  # the next sweep waits again before re-sending
-    session.flush()
-    return left
+    return regrades.stalled(session, now, quiet_for, kind=ROLLBACK, covered=_covered)
 
 
 def queued_unstarted(session: Session, now: datetime, quiet_for: timedelta) -> list[uuid.UUID]:

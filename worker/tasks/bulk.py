@@ -4,6 +4,7 @@ grading."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from shared.db import transaction
@@ -47,16 +48,7 @@ def start_regrade(job_id: str) -> int:
     time_limit=300,
 )
 def regrade_chunk(job_id: str, attempt_ids: list[str]) -> int:
-    now = utcnow()
-    with transaction(settings) as session:
-        emails = regrades.run_chunk(
-            session, uuid.UUID(job_id), [uuid.UUID(i) for i in attempt_ids], now
-        )
-    with transaction(settings) as session:
-        regrades.refresh(session, uuid.UUID(job_id), utcnow())
-    for notification_id in emails:
-        enqueue(app, TaskName.SEND_EMAIL, [str(notification_id)])
-    return len(attempt_ids)
+    return _run_chunk(regrades.run_chunk, job_id, attempt_ids)
 
 
 @app.task(
@@ -82,10 +74,13 @@ def start_rollback(job_id: str) -> int:
 )
 def rollback_chunk(job_id: str, attempt_ids: list[str]) -> int:
     """Restore a chunk's attempts (a redelivery skips those done), then recount the job."""
+    return _run_chunk(rollbacks.run_chunk, job_id, attempt_ids)
+
+
+def _run_chunk(run: Callable[..., list[uuid.UUID]], job_id: str, attempt_ids: list[str]) -> int:
+    """A chunk in its transaction, the job recounted in another, then its students' emails."""
     with transaction(settings) as session:
-        emails = rollbacks.run_chunk(
-            session, uuid.UUID(job_id), [uuid.UUID(i) for i in attempt_ids], utcnow()
-        )
+        emails = run(session, uuid.UUID(job_id), [uuid.UUID(i) for i in attempt_ids], utcnow())
     with transaction(settings) as session:
         regrades.refresh(session, uuid.UUID(job_id), utcnow())
     for notification_id in emails:
