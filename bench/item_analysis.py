@@ -12,9 +12,7 @@ reuses them). Prints target, measured and met; writes bench/results/item_analysi
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import os
 import random
 import secrets
 import time
@@ -24,13 +22,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
+
+from bench.scratch import scratch_environment
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 TARGET_SECONDS = 10.0
 FULL_ATTEMPTS = 10_000
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
@@ -43,24 +39,8 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, default=FULL_ATTEMPTS)
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
-    name = f"exam_bench_analysis_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    prefix = f"bench{uuid.uuid4().hex[:6]}:"
-    os.environ.update({
-        "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix,
-        "JWT_SECRET_KEY": secrets.token_urlsafe(40), "LOG_LEVEL": "WARNING",
-        "RECEIPT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    })  # fmt: skip
-    try:
+    with scratch_environment("analysis"):
         results = run(args.attempts, args.questions)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        _clean_redis(prefix)
     report(results, args.attempts)
 
 
@@ -181,18 +161,6 @@ def report(results: list[dict], attempts: int) -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "item_analysis.json").write_text(json.dumps(results, indent=2))
-
-
-def _clean_redis(prefix: str) -> None:
-    import redis
-
-    base = int(REDIS_URL.rsplit("/", 1)[1])
-    for db in range(base, base + 4):
-        client = redis.Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + f"/{db}")
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 if __name__ == "__main__":

@@ -12,26 +12,22 @@ bench/results/user_import.json.
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import io
 import json
-import os
 import secrets
 import time
 import uuid
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import stream_encode_multipart
 
+from bench.scratch import scratch_environment
+
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 TARGET_SECONDS = 10.0
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
 
@@ -83,25 +79,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--students", type=int, default=5000)
     args = parser.parse_args()
-    name = f"exam_bench_import_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    prefix = f"bench{uuid.uuid4().hex[:6]}:"
-    os.environ.update({
-        "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix,
-        "JWT_SECRET_KEY": secrets.token_urlsafe(40), "LOG_LEVEL": "WARNING",
-        "RECEIPT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "IMPORT_MAX_ROWS": str(max(10_000, args.students)),
-    })  # fmt: skip
-    try:
+    with scratch_environment("import", IMPORT_MAX_ROWS=str(max(10_000, args.students))) as url:
         results = run(url, args.students)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        _clean_redis(prefix)
     report(results)
 
 
@@ -160,18 +139,6 @@ def report(results: list[dict]) -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "user_import.json").write_text(json.dumps(results, indent=2))
-
-
-def _clean_redis(prefix: str) -> None:
-    import redis
-
-    base = int(REDIS_URL.rsplit("/", 1)[1])
-    for db in range(base, base + 4):
-        client = redis.Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + f"/{db}")
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 if __name__ == "__main__":
