@@ -92,7 +92,10 @@ def autosave(base: str, token: str, exam_id: str, seconds: float, answered: list
         seq += 1
         began = time.monotonic()
         try:
-            saved = requests.put(
+            # An `overloaded` 503 is retried after Retry-After, as the client's save queue does.
+            saved = send(
+                requests,
+                "PUT",
                 f"{base}/api/v1/attempts/{body['id']}/answers",
                 json={"answers": [{"question_id": question, "response": "B", "seq": seq}]},
                 headers=auth,
