@@ -273,6 +273,16 @@ def _regrade_one(
 
 def refresh(session: Session, job_id: uuid.UUID, now: datetime) -> Job | None:
     """Recount the job from its items; finish it when every attempt has an item."""
+    # Lock first, count after: a count read before waiting for another chunk's recount
+    # would miss the items that one committed and write a smaller number over its.
+    job = session.scalar(
+        select(Job)
+        .where(Job.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if job is None:
+        return None
     counts = session.execute(
         select(
             func.count().filter(JobItem.ok),
@@ -280,9 +290,6 @@ def refresh(session: Session, job_id: uuid.UUID, now: datetime) -> Job | None:
             func.count().filter(JobItem.changed),
         ).where(JobItem.job_id == job_id)
     ).one()
-    job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
-    if job is None:
-        return None
     job.done, job.failed, job.changed = counts
     job.updated_at = now
     if job.status == JobStatus.RUNNING and job.done + job.failed >= job.total:
