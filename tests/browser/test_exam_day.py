@@ -39,8 +39,12 @@ def test_two_more_minutes_reach_the_students_countdown_and_a_force_submit_ends_i
 
     admin_page = browser.new_page(stack.url + "/")
     sign_in(admin_page, admin)
+    expect(admin_page.get_by_role("heading", name="Exams")).to_be_visible()  # signed in
     admin_page.goto(f"{stack.url}/#/admin/exams/{exam.id}/roster")
     row = admin_page.get_by_role("row", name=re.compile("Rosalind Franklin"))
+    # Once in CI (the suite's 18th minute) the row was not there after 15 s; the roster
+    # refreshes every 3 s and retries a busy server, so give a loaded machine longer.
+    expect(row).to_be_visible(timeout=POLL_WAIT_MS)
     row.get_by_role("button", name="Extend: Rosalind Franklin").click()
     dialog = admin_page.get_by_role("dialog")
     dialog.get_by_label("Extra minutes").fill("2")
