@@ -43,9 +43,19 @@ run: migrate
 	PATH="$(BIN):$$PATH" exec $(BIN)/python deploy/supervise.py
 
 # PostgreSQL, Redis, Chromium and nginx first: started, or installed with apt-get as root.
+# The in-process suites on TEST_WORKERS processes (a database and Redis prefix each), then
+# the ones that start real servers and wait on their timing, one at a time so they don't
+# compete for two cores. PYTEST_ARGS (a subset, options) runs one plain pytest instead.
+SERIAL_TESTS := tests/e2e tests/faults tests/browser
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	@bash tests/support/ensure-test-deps.sh
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(SERIAL_TESTS:%=--ignore=%)
+	$(BIN)/python -m pytest $(SERIAL_TESTS)
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 # The fault drills of docs/reliability.md, RUNS times over (they also run in `make test`).
 RUNS ?= 1
