@@ -48,9 +48,13 @@ def run(
     profiles: bool,
     web: tuple[int, int] | None = None,
     worker_nice: int = 0,
+    server: str = "gunicorn",
 ) -> dict[str, Any]:
     topology = TOPOLOGIES[topology_name]
     label = f"{topology_name}-scale{scale:g}"
+    if server != "gunicorn":
+        topology = dataclasses.replace(topology, server=server)
+        label += f"-{server}"
     if web:  # another gunicorn layout: workers x threads per API instance
         topology = dataclasses.replace(topology, gunicorn_workers=web[0], gunicorn_threads=web[1])
         label += f"-web{web[0]}x{web[1]}"
@@ -131,6 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         "--web", help="gunicorn layout per API instance, WORKERSxTHREADS (e.g. 4x2)", default=None
     )
     parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian"],
+        default="gunicorn",
+        help="the API's server: the deployment's gunicorn, or granian's WSGI for an A/B",
+    )
+    parser.add_argument(
         "--worker-nice", type=int, default=0, help="run the Celery workers at this nice level"
     )
     args = parser.parse_args(argv)
@@ -150,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
             args.profile,
             web,
             args.worker_nice,
+            args.server,
         )
 
 

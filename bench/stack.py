@@ -44,6 +44,9 @@ class Topology:
     # The deployment's defaults (deploy/gunicorn.conf.py); `--web` tries other layouts.
     gunicorn_workers: int = 2
     gunicorn_threads: int = 4
+    # "gunicorn" (deploy/gunicorn.conf.py) or "granian" (WSGI, same workers x threads): an
+    # A/B of the serving layer only; granian has no admission control of ours in front.
+    server: str = "gunicorn"
     # Lower CPU priority for Celery workers (nice), so on one shared machine the API answers
     # first and grading takes the CPU left over.
     worker_nice: int = 0
@@ -113,6 +116,9 @@ class Stack:
         env.update(self.values, PYTHONUNBUFFERED="1")
         self.procs = Processes(self.root, env)
         for index, port in enumerate(self.ports):
+            if self.topology.server == "granian":
+                self._start_granian(index, port)
+                continue
             self.procs.start(
                 f"web{index}",
                 "gunicorn",
@@ -147,6 +153,21 @@ class Stack:
             for name, popen in self.procs.running:
                 if name.startswith("worker"):  # its own process group: the pool too
                     os.setpriority(os.PRIO_PGRP, popen.pid, self.topology.worker_nice)
+
+    def _start_granian(self, index: int, port: int) -> None:
+        metrics = self.root / f"prometheus{index}"
+        metrics.mkdir(parents=True, exist_ok=True)  # what gunicorn.conf.py's on_starting does
+        assert self.procs is not None
+        self.procs.start(
+            f"web{index}",
+            "granian",
+            "--interface", "wsgi", "--factory", "--no-access-log",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(self.topology.gunicorn_workers),
+            "--blocking-threads", str(self.topology.gunicorn_threads),
+            "web:create_app",
+            PROMETHEUS_MULTIPROC_DIR=str(metrics),
+        )  # fmt: skip
 
     def _wait_healthy(self, url: str) -> None:
         deadline = time.monotonic() + 60
