@@ -42,12 +42,12 @@ run: migrate
 	@echo ""
 	PATH="$(BIN):$$PATH" exec $(BIN)/python deploy/supervise.py
 
-# PostgreSQL, Redis, Chromium and nginx first: started, or installed with apt-get as root.
 # The in-process suites on TEST_WORKERS processes (a database and Redis prefix each), then
 # the ones that start real servers and wait on their timing, one at a time so they don't
 # compete for two cores. PYTEST_ARGS (a subset, options) runs one plain pytest instead.
 SERIAL_TESTS := tests/e2e tests/faults tests/browser
 TEST_WORKERS ?= 2
+# PostgreSQL, Redis, Chromium and nginx first: started, or installed with apt-get as root.
 test: $(STAMP)
 	@bash tests/support/ensure-test-deps.sh
 ifeq ($(strip $(PYTEST_ARGS)),)
