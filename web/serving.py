@@ -26,11 +26,14 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
+from gunicorn.asgi.protocol import ASGIProtocol
+from gunicorn.workers import gasgi
 from gunicorn.workers.gasgi import ASGIWorker
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -288,8 +291,48 @@ def _with_server_header(send: Send) -> Send:
     return sending
 
 
+class _TrackedProtocol(ASGIProtocol):
+    """gunicorn's connection, known to its worker so a shutdown can close it if idle."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.worker.connections.add(self)
+        super().connection_made(transport)
+
+    @property
+    def idle(self) -> bool:
+        """Kept alive between requests: nothing read of a next one, nothing running."""
+        return (
+            self._awaiting_request
+            and not self._finishing_calls
+            and not self._request_ready.is_set()
+            and self._websocket is None
+            and self.reader is None  # not HTTP/2
+        )
+
+
 class BufferedWSGIWorker(ASGIWorker):
-    """gunicorn's asyncio worker serving the WSGI app given on the command line."""
+    """gunicorn's asyncio worker serving the WSGI app given on the command line.
+
+    On SIGTERM, gunicorn's worker waits for every connection to close, and an idle
+    keep-alive one only closes when its keep-alive time runs out: a deploy or a test stack
+    waited `keepalive` seconds per worker for nothing. Here idle connections are closed at
+    once (a client reconnects, as after a keep-alive timeout); one in the middle of a request
+    is answered first and closed after, as gunicorn does.
+    """
+
+    connections: weakref.WeakSet[_TrackedProtocol]
+
+    def init_process(self) -> None:
+        self.connections = weakref.WeakSet()
+        # ASGIWorker._serve builds each connection's protocol by this module-level name.
+        gasgi.ASGIProtocol = _TrackedProtocol  # type: ignore[misc]
+        super().init_process()
+
+    async def _shutdown(self) -> None:
+        for connection in list(self.connections):
+            if connection.idle and not connection._closed:
+                connection._keepalive_timeout()  # closes it and ends its connection task
+        await super()._shutdown()
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:

@@ -6,66 +6,22 @@ load queues and admitted requests wait seconds: that is what the gate buys."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from shared.config import Settings
 from tests.support import busy_app
-from tests.support.processes import BIN, Processes, wait_until
-from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 
-THREADS = 2
+THREADS = busy_app.THREADS
 CAPACITY = THREADS / busy_app.WORK_SECONDS  # requests a second the worker can serve
 RATE = 3 * CAPACITY
 SECONDS = 4.0
-
-
-@pytest.fixture
-def gunicorn(tmp_path: Path) -> Iterator[Processes]:
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update(
-        VAR_DIR=str(tmp_path / "var"),
-        PYTHONUNBUFFERED="1",
-        PATH=f"{BIN}:{env.get('PATH', '')}",
-        LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="1",
-        GUNICORN_THREADS=str(THREADS),
-    )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes its own under VAR_DIR
-    procs = Processes(tmp_path, env)
-    try:
-        yield procs
-    finally:
-        procs.stop_all()
-
-
-def start(procs: Processes, **env: str) -> str:
-    port = free_port()
-    procs.start("web", "gunicorn", "-c", "deploy/gunicorn.conf.py", "tests.support.busy_app:app",
-                API_BIND=f"127.0.0.1:{port}", **env)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_until(up, 30, f"gunicorn at {base}", interval=0.2)
-    except AssertionError:
-        raise AssertionError(procs.logs()) from None
-    return base
 
 
 def overload(base: str) -> tuple[list[tuple[requests.Response, float]], list[tuple[int, float]]]:
@@ -102,7 +58,7 @@ def p99(values: list[float]) -> float:
 
 
 def test_at_three_times_capacity_the_excess_is_refused_fast_and_the_rest_served_fast(gunicorn):
-    base = start(gunicorn)
+    base = busy_app.serve(gunicorn)
 
     results, probes = overload(base)
 
@@ -137,7 +93,7 @@ def test_at_three_times_capacity_the_excess_is_refused_fast_and_the_rest_served_
 
 
 def test_without_admission_control_the_same_load_queues_for_seconds(gunicorn):
-    base = start(gunicorn, ADMISSION_CONTROL="false")
+    base = busy_app.serve(gunicorn, ADMISSION_CONTROL="false")
 
     results, _ = overload(base)
 
