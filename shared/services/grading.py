@@ -292,6 +292,8 @@ def grade_by_hand(
             data={"question_id": str(question_id), "points": json_number(points), **_event(totals)},
         )
     )
+    # A receiver's copy of the score (often an essay's pending one) follows the teacher's grade.
+    webhook_events.attempts_graded(session, [attempt], now)
     exam = session.get(Exam, attempt.exam_id)
     if exam is not None:  # a released score (often the essay that kept it pending) moved
         notifications.pass_back_scores(session, exam, [attempt])

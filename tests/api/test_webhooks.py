@@ -211,6 +211,29 @@ class TestOutbox:
         assert sorted(d["attempt_id"] for d in datas) == sorted(ids)
         assert {(d["score"], d["max_score"]) for d in datas} == {(1, 1)}
 
+    def test_a_grade_given_by_hand_sends_the_attempts_new_totals(
+        self, client, session, settings, admin_headers
+    ):
+        hook = register(client, admin_headers, events=["attempt.graded"]).get_json()
+        essay = make_question(session, "essay")
+        exam = make_exam(session, questions=[essay])
+        attempt_id, _ = submit_one(client, session, settings, exam)  # "B" as the essay
+        batch_grading.grade_waiting(session, None, utcnow())
+        session.commit()
+        graded = client.put(
+            f"/api/v1/attempts/{attempt_id}/answers/{essay.id}/grade",
+            json={"points": 1, "feedback": "Short."},
+            headers=admin_headers,
+        )
+        assert graded.status_code == 200, graded.get_json()
+        log = client.get(f"{W}/{hook['id']}/deliveries", headers=admin_headers).get_json()
+        datas = [session.get(OutboxEvent, d["event_id"]) for d in log]
+        datas = [e.data for e in sorted(datas, key=lambda e: e.created_at)]
+        assert [(d["attempt_id"], d["score"], d["pending_manual"]) for d in datas] == [
+            (attempt_id, 0, 1),  # automatic grading: the essay waits for a teacher
+            (attempt_id, 1, 0),  # the teacher's grade: the final score
+        ]
+
     def test_a_manual_release_is_one_event_even_if_released_twice(
         self, client, session, settings, admin_headers
     ):
