@@ -116,6 +116,32 @@ def test_a_link_without_an_exam_is_409_and_creates_nothing(client, session, plat
     assert counts(session) == before
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_refused_launch_shows_a_browser_a_page_and_a_program_json(client, session, platform):
+    auth = start_login(client, platform)
+    token = platform.sign(platform.claims(auth["nonce"]))
+    shown = client.post("/api/v1/lti/launch", data={"id_token": token, "state": "not-ours"},
+                        headers={"Accept": BROWSER_ACCEPT})  # fmt: skip
+    assert (shown.status_code, shown.mimetype) == (401, "text/html")
+    page = shown.get_data(as_text=True)
+    assert "The exam could not be opened" in page and "lti_state_invalid" in page
+    assert shown.headers["X-Request-ID"] in page  # what to quote to the administrator
+    assert "Accept" in shown.headers["Vary"]
+    as_program = post_launch(client, token, "not-ours")  # the test client accepts anything
+    assert as_program.status_code == 401
+    assert as_program.get_json()["error"] == "lti_state_invalid"
+    # A login from an unknown platform is a page too; the API's other routes never are.
+    login = client.get("/api/v1/lti/login", query_string={"iss": "https://nobody.example",
+                       "login_hint": "x", "target_link_uri": "https://tool.example/"},
+                       headers={"Accept": BROWSER_ACCEPT})  # fmt: skip
+    assert (login.status_code, login.mimetype) == (401, "text/html")
+    assert "lti_platform_unknown" in login.get_data(as_text=True)
+    other = client.get("/api/v1/lti/platforms", headers={"Accept": BROWSER_ACCEPT})
+    assert (other.status_code, other.mimetype) == (401, "application/json")
+
+
 class TestBadLaunches:
     """Each refused with its own code; no user, link or code is made."""
 

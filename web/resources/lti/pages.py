@@ -1,10 +1,11 @@
-"""The two server-rendered pages of deep linking, shown inside the platform's frame."""
+"""The server-rendered pages of LTI: deep linking's two, shown inside the platform's frame,
+and the error page a learner or teacher sees when a launch is refused."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, render_template, url_for
+from flask import Response, g, render_template, request, url_for
 
 from shared.models import Exam
 
@@ -40,3 +41,36 @@ def deep_link_return(return_url: str, jwt: str) -> Response:
     """The signed LtiDeepLinkingResponse, form-posted to the platform at once."""
     html = render_template("lti/return.html", return_url=return_url, jwt=jwt)
     return _page(html, _origin(return_url))
+
+
+# Endpoints a platform sends the user's browser to (a redirect or an auto-submitted form):
+# an error there is read by a person, not a program.
+BROWSER_ENDPOINTS = frozenset({"lti.login", "lti.login_form", "lti.launch", "lti.deep_link"})
+
+
+def error_page(response: Response) -> Response:
+    """after_request: a refused launch, shown to a browser as a page saying what happened
+    and what to do, with the same status and machine code; a program that asks for JSON
+    (or anything, as HTTP clients do) still gets JSON."""
+    if (
+        response.status_code < 400
+        or request.endpoint not in BROWSER_ENDPOINTS
+        or response.mimetype != "application/json"
+        or request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html"
+    ):
+        return response
+    body = response.get_json(silent=True) or {}
+    html = render_template(
+        "lti/error.html",
+        status=response.status_code,
+        message=body.get("message") or response.status,
+        error=body.get("error") or "error",
+        request_id=getattr(g, "request_id", None) or response.headers.get("X-Request-ID"),
+    )
+    page = _page(html, "'none'")
+    page.status_code = response.status_code
+    for name in ("Retry-After", "X-Request-ID"):
+        if name in response.headers:
+            page.headers[name] = response.headers[name]
+    page.vary.add("Accept")
+    return page

@@ -25,7 +25,7 @@ from shared.people import accounts
 from web.errors import ErrorSchema
 from web.extensions import cache, db_session, send_task, settings
 from web.resources.auth.routes import _token_pair as token_pair  # the one maker of token pairs
-from web.resources.lti.pages import deep_link_picker, deep_link_return
+from web.resources.lti.pages import deep_link_picker, deep_link_return, error_page
 from web.resources.lti.schemas import (
     DeepLinkFormSchema,
     DeploymentsSchema,
@@ -49,6 +49,7 @@ blp = Blueprint(
     url_prefix="/api/v1/lti",
     description="LTI 1.3 tool: login, launch, JWKS, platform registrations",
 )
+blp.after_request(error_page)
 
 
 @blp.route("/jwks")
