@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
-from bench import ab_trust
+from bench import ab_serving, ab_trust
 from bench.data import Data
 from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
@@ -71,21 +71,26 @@ def rolled_back(engine: Any) -> Iterator[Session]:
 
 
 def measure(
-    variants: dict[str, Operation], engines: dict[str, Engine], default: Engine, repeat: int
+    variants: dict[str, Operation],
+    engines: dict[str, Engine],
+    default: Engine,
+    repeat: int,
+    clock: Callable[[], float] = time.thread_time,
 ) -> dict[str, dict[str, float]]:
     """Run the variants in turn `repeat` times (after a warm-up); per-operation figures.
-    A variant runs on `engines[name]` if given, else on `default`."""
+    A variant runs on `engines[name]` if given, else on `default`. CPU is this thread's,
+    or the process's (`clock=time.process_time`) for a lever whose work runs on threads."""
     wall: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
     for i in range(repeat + 20):
         for name, operation in variants.items():
             with rolled_back(engines.get(name, default)) as session:
                 session.connection()  # the pool checkout is the same for all: not timed
-                started, started_cpu = time.perf_counter(), time.thread_time()
+                started, started_cpu = time.perf_counter(), clock()
                 operation(session)
                 session.flush()
                 elapsed = time.perf_counter() - started
-                elapsed_cpu = time.thread_time() - started_cpu
+                elapsed_cpu = clock() - started_cpu
             if i >= 20:
                 wall[name].append(elapsed * 1000)
                 cpu[name].append(elapsed_cpu * 1000)
@@ -256,6 +261,7 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
             "engines": {"psycopg2 default executemany": plain},
         },
         *ab_trust.levers(data),
+        *ab_serving.levers(),
     ]
 
 
@@ -308,7 +314,8 @@ def run(repeat: int, only: str = "") -> dict[str, Any]:
                 continue
             print(f"{lever['lever']} ...", flush=True)
             engines = lever.pop("engines", {})
-            lever["figures"] = measure(lever.pop("variants"), engines, stack.engine, repeat)
+            clock = lever.pop("clock", time.thread_time)
+            lever["figures"] = measure(lever.pop("variants"), engines, stack.engine, repeat, clock)
             for name, figures in lever["figures"].items():
                 print(f"    {name}: {figures}")
             results["levers"].append(lever)

@@ -4,9 +4,9 @@ gunicorn's threaded worker gives a connection a thread as soon as its first byte
 few clients sending their headers a byte a second hold every thread (docs/reliability.md,
 "Threats tried"). Here gunicorn's asyncio worker parses requests on its event loop, where a
 stalled connection costs a socket and no thread; the request body is read there too, up to
-MAX_CONTENT_LENGTH; only a complete request is handed to the Flask app, through a2wsgi's
-WSGI-to-ASGI bridge, on a pool of `threads` threads. Responses leave as the app yields them
-(a streamed response still streams), and a slow reader is fed by the event loop. The
+MAX_CONTENT_LENGTH; only a complete request is handed to the Flask app, on a pool of
+`threads` threads, by web/wsgi_bridge.py (one hand-off each way; a response of known length
+goes back whole, a streamed one still streams), and a slow reader is fed by the event loop. The
 proctor's live stream never holds a thread at all: it runs on the event loop and borrows a
 thread for a few milliseconds per event (web/live_stream.py).
 
@@ -31,7 +31,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from a2wsgi import WSGIMiddleware
 from gunicorn.asgi.protocol import ASGIProtocol
 from gunicorn.workers import gasgi
 from gunicorn.workers.gasgi import ASGIWorker
@@ -40,6 +39,7 @@ from werkzeug.http import parse_accept_header
 
 from web.errors import PROBLEM_JSON, PROBLEM_TYPE
 from web.live_stream import LiveStreams
+from web.wsgi_bridge import ThreadedWSGI
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -119,7 +119,7 @@ class BufferedWSGI:
         """`queue` None: no admission control (every request waits for a thread)."""
         from web.observability import count_shed  # after gunicorn set the metrics directory
 
-        self.bridge = WSGIMiddleware(wsgi_app, workers=threads)
+        self.bridge = ThreadedWSGI(wsgi_app, threads=threads)
         self.max_body = max_body
         self.admission = (
             None
@@ -132,7 +132,7 @@ class BufferedWSGI:
         self.live = LiveStreams(self._counted, threads=threads, alive=alive)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan: a2wsgi answers it
+        if scope["type"] != "http":  # lifespan: the bridge answers it
             await self.bridge(scope, receive, send)
             return
         body, disconnected = await self._read_body(scope, receive)

@@ -1,8 +1,8 @@
 """web/serving.py's admission control: past a worker's budget (its threads running plus a
 short queue) a request is answered 503 `overloaded` with Retry-After at once, from the event
 loop; probes, /metrics and live streams are never refused; a queued request that gets a
-thread in time is served. Driven through BufferedWSGI and a2wsgi with a WSGI app that blocks
-its threads until the test lets them go."""
+thread in time is served. Driven through BufferedWSGI and its WSGI bridge with a WSGI app
+that blocks its threads until the test lets them go."""
 
 from __future__ import annotations
 
