@@ -153,13 +153,16 @@ async function route() {
       return next;
     },
   };
-  replace(main, h('p', { class: 'muted', text: 'Loading…' }));
+  // Each navigation draws into its own element: a page still waiting for the server when
+  // the user moves on finishes into a detached one, never over the page they moved to.
+  const view = h('div', { class: 'view' }, h('p', { class: 'muted', text: 'Loading…' }));
+  replace(main, view);
   try {
-    const done = await match.r.page(main, ctx);
+    const done = await match.r.page(view, ctx);
     if (typeof done === 'function') ctx.onCleanup(done);
   } catch (err) {
     if (currentHash !== hash) return; // navigated away meanwhile
-    replace(main, h('h1', { tabindex: '-1', text: 'Something went wrong' }), notice('error', messageOf(err)),
+    replace(view, h('h1', { tabindex: '-1', text: 'Something went wrong' }), notice('error', messageOf(err)),
       h('p', {}, h('button', { type: 'button', class: 'secondary', text: 'Try again', onclick: () => { currentHash = null; route(); } })));
   }
   if (currentHash === hash) focusHeading();
