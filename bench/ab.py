@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
-from bench import ab_serving, ab_trust
+from bench import ab_driver, ab_serving, ab_trust
 from bench.data import Data
 from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
@@ -176,6 +176,9 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
         return notifications.on_graded_many(session, graded.graded, later)
 
     job_id, chunk = regrade_chunk(data, exam_id, exam_questions, batch)
+    driver_levers, _ = ab_driver.levers(
+        settings.database_url, attempt_id=attempt_id, student_id=student[0], one_answer=one
+    )
 
     def regrade_one_by_one(session: Session) -> Any:
         """Before: each attempt in its own savepoint, through the ORM."""
@@ -262,6 +265,7 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
         },
         *ab_trust.levers(data),
         *ab_serving.levers(),
+        *driver_levers,
     ]
 
 
