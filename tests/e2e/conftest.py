@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import Settings
 from tests.support import busy_app
-from tests.support.processes import BIN, Processes
+from tests.support.processes import BIN, Processes, fresh_env
 
 
 @pytest.fixture
@@ -26,11 +25,9 @@ def processes(settings, tmp_path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def gunicorn(tmp_path: Path) -> Iterator[Processes]:
     """Processes for tests.support.busy_app under real gunicorn (`busy_app.serve`)."""
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update(
-        VAR_DIR=str(tmp_path / "var"),
-        PYTHONUNBUFFERED="1",
-        PATH=f"{BIN}:{env.get('PATH', '')}",
+    env = fresh_env(
+        tmp_path / "var",
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",
         LOG_LEVEL="WARNING",
         WEB_CONCURRENCY="1",
         GUNICORN_THREADS=str(busy_app.THREADS),

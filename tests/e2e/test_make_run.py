@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.config import Settings
+from tests.support.processes import fresh_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -28,13 +28,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a new user: none of our settings set (the test session sets them)."""
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update(VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
-    return env
 
 
 def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
@@ -79,7 +72,7 @@ def alive(pid: int) -> bool:
 def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
     api, flower = f"127.0.0.1:{free_port()}", free_port()
     var_dir = tmp_path / "var"
-    env = embedded_env(var_dir, API_BIND=api, FLOWER_PORT=str(flower))
+    env = fresh_env(var_dir, API_BIND=api, FLOWER_PORT=str(flower))
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen(
         ["make", "run"],

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.config import Settings
 from tests.support import streaming_app
-from tests.support.processes import BIN, ROOT, Processes, wait_until
+from tests.support.processes import BIN, ROOT, Processes, fresh_env, wait_until
 from tests.support.servers import free_port
 from tests.support.slow_clients import Attack, Probes, SlowClients, probe
 
@@ -33,11 +32,9 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[Processes]:
     """A migrated embedded-mode var/ with one admin; processes started on it are stopped."""
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update(
-        VAR_DIR=str(tmp_path / "var"),
-        PYTHONUNBUFFERED="1",
-        PATH=f"{BIN}:{env.get('PATH', '')}",  # as `make run` sets it
+    env = fresh_env(
+        tmp_path / "var",
+        PATH=f"{BIN}:{os.environ.get('PATH', '')}",  # as `make run` sets it
         LOG_LEVEL="WARNING",
         PASSWORD_HASH_TIME_COST="1",
         PASSWORD_HASH_MEMORY_KIB="1024",

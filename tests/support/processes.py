@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def fresh_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a new user: none of our settings set (the test session sets them),
+    everything under `var_dir`, output unbuffered so the logs are whole when a test fails."""
+    from shared.config import Settings
+
+    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+    env.update(VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
 class Processes:
     """Starts processes in their own process groups and stops them (and their children)."""
 
