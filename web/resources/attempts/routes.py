@@ -148,24 +148,28 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
     if not fast_save.supported(session):
         return None
     identity = current_identity()
-    known = _SHAPES.get(session, cache(), attempt_id)
-    if known is None or known[0] != identity.user_id:
-        return None
-    try:
-        rows = fast_save.validated_rows(known[1], answers)
-    except InvalidInput:
-        return None
-    save_limit.take(attempt_id)  # the owner's save: one round trip to Redis, 429 if spent
-    accepted = False
-    # One round trip: the statement commits on its own. (A session bound to a connection
+    # One connection in autocommit for everything: an attempt's first save reads its shape
+    # on it, then the save statement commits on its own. (A session bound to a connection
     # that is already in a transaction, as in the API tests, commits it instead.)
     autocommit = isinstance(session.get_bind(), Engine)
     if autocommit and session.in_transaction():
-        session.commit()  # the shapes' read: the save gets a fresh autocommit connection
+        session.commit()  # whatever ran before: the save gets a fresh autocommit connection
     options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    taken = accepted = False
+    saved = None
     try:
+        connection = session.connection(execution_options=options)
+        known = _SHAPES.get(session, cache(), attempt_id, connection)
+        if known is None or known[0] != identity.user_id:
+            return None
+        try:
+            rows = fast_save.validated_rows(known[1], answers)
+        except InvalidInput:
+            return None
+        save_limit.take(attempt_id)  # the owner's save: one round trip to Redis, 429 if spent
+        taken = True
         saved = fast_save.save(
-            session.connection(execution_options=options),
+            connection,
             attempt_id=attempt_id,
             user_id=identity.user_id,
             sid=identity.sid,
@@ -181,8 +185,8 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
         abort(401, message="the token has been revoked", error="token_revoked")
     finally:
         if autocommit:
-            _release(session)
-        if not accepted:  # refused, or the database failed: only accepted saves count
+            _release(session)  # the ordinary path, if it answers, starts afresh
+        if taken and not accepted:  # refused, or the database failed: only accepted count
             save_limit.give_back(attempt_id)
     if saved is None:
         return None
