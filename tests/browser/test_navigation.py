@@ -1,6 +1,6 @@
 """The client's router in Chromium: a page still loading when the user moves on never
-replaces the page they moved to (CI saw the exam list drawn over the Webhooks page, and
-over an exam's roster, when an admin clicked on while the list was still loading)."""
+replaces the page they moved to (the suite saw the exam list drawn over the Webhooks page
+when an admin clicked on while the list was still loading)."""
 
 from __future__ import annotations
 

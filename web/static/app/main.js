@@ -73,6 +73,7 @@ const main = document.getElementById('main');
 let cleanup = null;
 let guard = null; // returns a warning while leaving would lose something
 let currentHash = null;
+let visits = 0; // counts the pages shown, so a page can tell it is no longer the one shown
 let flash = null; // a message for the next page (why the session ended, a new password)
 
 function home(user) {
@@ -137,14 +138,21 @@ async function route() {
   cleanup = null;
   guard = null;
   renderTopbar(user);
+  // A page that finishes loading after the user moved on neither titles nor guards the
+  // page they moved to, and whatever it set up to run (a poll, a timer) is stopped at once.
+  const visit = ++visits;
+  const current = () => visit === visits;
   const ctx = {
     params: match.m.slice(1),
     user,
     go,
     reload: () => { currentHash = null; route(); },
-    setTitle: (title) => { document.title = `${title} · Exams`; },
-    setGuard: (fn) => { guard = fn; },
-    onCleanup: (fn) => { const before = cleanup; cleanup = () => { before?.(); fn(); }; },
+    setTitle: (title) => { if (current()) document.title = `${title} · Exams`; },
+    setGuard: (fn) => { if (current()) guard = fn; },
+    onCleanup: (fn) => {
+      if (!current()) { fn(); return; }
+      const before = cleanup; cleanup = () => { before?.(); fn(); };
+    },
     takeFlash: () => { const message = flash; flash = null; return message; },
     setFlash: (message) => { flash = message; },
     afterLogin: () => {
