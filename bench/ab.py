@@ -176,7 +176,7 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
         return notifications.on_graded_many(session, graded.graded, later)
 
     job_id, chunk = regrade_chunk(data, exam_id, exam_questions, batch)
-    driver_levers, _ = ab_driver.levers(
+    driver_levers = ab_driver.levers(
         settings.database_url, attempt_id=attempt_id, student_id=student[0], one_answer=one
     )
 

@@ -29,8 +29,8 @@ def levers(
     attempt_id: uuid.UUID,
     student_id: uuid.UUID,
     one_answer: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], Engine]:
-    """The levers, and the psycopg 3 engine they use (the caller disposes of it)."""
+) -> list[dict[str, Any]]:
+    """The levers; their psycopg 3 engine lives as long as the A/B's process."""
     engine = psycopg3_engine(url)
 
     def status(session: Session) -> Any:
@@ -52,4 +52,4 @@ def levers(
         }
         for name, op in operations.items()
     ]
-    return levers, engine
+    return levers
