@@ -127,8 +127,25 @@ class _Call:
         self.size += len(chunk)
 
     def _send_from_thread(self, message: Message) -> None:
-        """Waits until the loop has sent it: a slow reader slows the thread, not memory."""
-        asyncio.run_coroutine_threadsafe(self.send(message), self.loop).result()
+        """Waits until the loop has sent it: a slow reader slows the thread, not memory.
+        A loop that has stopped (the worker shut down, the request was abandoned) never
+        will: the app's thread is told so instead of waiting forever."""
+        sending = self.send(message)
+        try:
+            future = asyncio.run_coroutine_threadsafe(sending, self.loop)
+        except RuntimeError:  # the loop is closed
+            sending.close()  # never to run: no "never awaited" left behind
+            raise ConnectionError("the server stopped before the response was sent") from None
+        while True:
+            try:
+                future.result(timeout=1.0)
+                return
+            except TimeoutError:
+                if self.loop.is_closed():
+                    sending.close()
+                    raise ConnectionError(
+                        "the server stopped before the response was sent"
+                    ) from None
 
 
 async def _whole_body(receive: Receive) -> bytes:

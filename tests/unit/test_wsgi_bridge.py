@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from typing import Any
 
@@ -125,3 +126,42 @@ def test_an_error_in_the_app_reaches_the_server_which_answers_500():
 def test_an_app_that_never_starts_its_response_is_an_error():
     with pytest.raises(RuntimeError, match="start_response"):
         call(lambda environ, start_response: [])
+
+
+def test_a_stream_whose_server_stopped_ends_the_apps_thread_instead_of_waiting_forever():
+    go, finished = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        try:
+            yield b"event: 1\n\n"
+            go.wait(timeout=10)
+            yield b"event: 2\n\n"  # sent after the loop has closed
+            outcome.append("sent to nobody")
+        except GeneratorExit:
+            outcome.append("told the server is gone")
+            raise
+        finally:
+            finished.set()
+
+    bridge = ThreadedWSGI(app, threads=1)
+
+    async def abandoned() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        scope = {"type": "http", "method": "GET", "path": "/s", "query_string": b"",
+                 "http_version": "1.1", "headers": []}  # fmt: skip
+        with pytest.raises(TimeoutError):  # the worker stops while the stream runs
+            await asyncio.wait_for(bridge(scope, receive, send), timeout=0.3)
+
+    asyncio.run(abandoned())  # the loop is closed now
+    go.set()
+    assert finished.wait(timeout=10), "the app's thread hung on a loop that had stopped"
+    assert outcome == ["told the server is gone"]
+    bridge.executor.shutdown(wait=True)  # the thread is done with whatever it raised
+    gc.collect()  # a coroutine left never awaited would be reported (as an error) here
