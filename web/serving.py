@@ -316,9 +316,9 @@ class BufferedWSGIWorker(ASGIWorker):
     On SIGTERM, gunicorn's worker waits for every connection to close, and an idle
     keep-alive one only closes when its keep-alive time runs out: a deploy waited that long
     for nothing (with a keep-alive longer than the graceful timeout, until gunicorn's master
-    killed the worker). Here idle connections are closed at
-    once (a client reconnects, as after a keep-alive timeout); one in the middle of a request
-    is answered first and closed after, as gunicorn does.
+    killed the worker). Here idle connections are closed at once (a client reconnects, as
+    after a keep-alive timeout); one in the middle of a request is answered first and closed
+    after, as gunicorn does.
     """
 
     connections: weakref.WeakSet[_TrackedProtocol]

@@ -138,16 +138,15 @@ class AttemptShapes:
         self._max, self._max_exams = max_items, max_exams
 
     def get(
-        self, session: Session, cache: Cache, attempt_id: uuid.UUID, connection: Any = None
+        self, connection: Any, session: Session, cache: Cache, attempt_id: uuid.UUID
     ) -> tuple[uuid.UUID, dict[str, Any]] | None:
-        """Read on `connection` (the save's own, so a first save costs no second checkout)
-        or the session's."""
+        """The attempt's owner and shapes, read on `connection` (the save's own, so a first
+        save costs no second checkout); `session` builds an exam's shapes the first time."""
         with self._lock:
             found = self._items.get(attempt_id)
             if found is not None:
                 self._items.move_to_end(attempt_id)
                 return found
-        connection = connection if connection is not None else session.connection()
         row = connection.execute(_SHAPE_READ, {"attempt_id": attempt_id}).first()
         if row is None:
             return None

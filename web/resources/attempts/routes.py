@@ -159,7 +159,7 @@ def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: dateti
     saved = None
     try:
         connection = session.connection(execution_options=options)
-        known = _SHAPES.get(session, cache(), attempt_id, connection)
+        known = _SHAPES.get(connection, session, cache(), attempt_id)
         if known is None or known[0] != identity.user_id:
             return None
         try:

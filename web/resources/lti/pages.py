@@ -65,12 +65,11 @@ def error_page(response: Response) -> Response:
         status=response.status_code,
         message=body.get("message") or response.status,
         error=body.get("error") or "error",
-        request_id=getattr(g, "request_id", None) or response.headers.get("X-Request-ID"),
+        request_id=g.get("request_id"),  # the app's after_request puts it in the header too
     )
     page = _page(html, "'none'")
     page.status_code = response.status_code
-    for name in ("Retry-After", "X-Request-ID"):
-        if name in response.headers:
-            page.headers[name] = response.headers[name]
+    if "Retry-After" in response.headers:
+        page.headers["Retry-After"] = response.headers["Retry-After"]
     page.vary.add("Accept")
     return page
