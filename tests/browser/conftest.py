@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.factories import DEFAULT_PASSWORD, Account
-from tests.support.http import send
+from tests.support.http import answers, send
 from tests.support.processes import ROOT, Processes, wait_until
 from tests.support.servers import free_port
 
@@ -55,10 +55,7 @@ class Stack:
         return self
 
     def healthy(self) -> bool:
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
+        return answers(f"{self.url}/healthz")
 
     def api(self, method: str, path: str, account: Account | None = None, **kwargs):  # type: ignore[no-untyped-def]
         """Call the API as someone (for what the test does outside the browser)."""

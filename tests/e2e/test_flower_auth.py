@@ -7,6 +7,7 @@ import pytest
 import requests
 import yaml
 
+from tests.support.http import answers
 from tests.support.processes import ROOT, wait_until
 from tests.support.servers import free_port
 
@@ -36,15 +37,10 @@ def test_compose_flower_refuses_requests_without_the_password(processes):
         "flower", *compose_flower_command(port), FLOWER_BASIC_AUTH=":".join(CREDENTIALS)
     )
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthcheck", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
     try:
-        wait_until(up, 60, "Flower")  # compose's health check needs no password
+        wait_until(
+            lambda: answers(f"{base}/healthcheck"), 60, "Flower"
+        )  # compose's health check needs no password
     except AssertionError:
         raise AssertionError(processes.logs()) from None
 

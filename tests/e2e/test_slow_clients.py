@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.support import streaming_app
+from tests.support.http import answers
 from tests.support.processes import BIN, ROOT, Processes, fresh_env, wait_until
 from tests.support.servers import free_port
 from tests.support.slow_clients import Attack, Probes, SlowClients, probe
@@ -56,10 +57,7 @@ def embedded(tmp_path: Path) -> Iterator[Processes]:
 
 
 def healthy(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
+    return answers(f"{base}/healthz")
 
 
 def wait_for_api(base: str, procs: Processes) -> str:

@@ -24,7 +24,7 @@ from shared.models import Attempt, Role
 from shared.people.accounts import create_user
 from shared.services import exams, questions
 from tests.conftest import alembic_config
-from tests.support.http import send
+from tests.support.http import answers, send
 from tests.support.processes import Processes, wait_until
 from tests.support.servers import PostgresServer, RedisServer, free_port
 
@@ -49,10 +49,7 @@ class Stack:
         wait_until(self.healthy, 30, "gunicorn")
 
     def healthy(self) -> bool:
-        try:
-            return requests.get(f"{self.api.removesuffix('/api/v1')}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
+        return answers(f"{self.api.removesuffix('/api/v1')}/healthz")
 
     def http(self) -> requests.Session:
         """One HTTP session per thread (requests sessions are not thread-safe)."""

@@ -33,8 +33,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 
 def serve(procs: Any, **env: str) -> str:
     """Starts this app under deploy/gunicorn.conf.py in `procs`; its base URL once it answers."""
-    import requests
-
+    from tests.support.http import answers
     from tests.support.processes import wait_until
     from tests.support.servers import free_port
 
@@ -42,15 +41,8 @@ def serve(procs: Any, **env: str) -> str:
     procs.start("web", "gunicorn", "-c", "deploy/gunicorn.conf.py", "tests.support.busy_app:app",
                 API_BIND=f"127.0.0.1:{port}", **env)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
     try:
-        wait_until(up, 30, f"gunicorn at {base}", interval=0.2)
+        wait_until(lambda: answers(f"{base}/healthz"), 30, f"gunicorn at {base}", interval=0.2)
     except AssertionError:
         raise AssertionError(procs.logs()) from None
     return base

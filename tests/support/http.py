@@ -15,6 +15,14 @@ import requests
 BUSY_RETRIES = 20
 
 
+def answers(url: str) -> bool:
+    """The server at `url` is up: a 200 within a second (anything else, or nothing, is no)."""
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def overloaded(response: requests.Response) -> bool:
     if response.status_code != 503 or "Retry-After" not in response.headers:
         return False
