@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.orm import Session
 
-from bench import ab_checkout, ab_driver, ab_serving, ab_trust
+from bench import ab_checkout, ab_driver, ab_lane, ab_serving, ab_trust
 from bench.data import Data
 from bench.run import RESULTS, machine
 from bench.stack import TOPOLOGIES, Stack
@@ -267,6 +267,7 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
         *ab_serving.levers(),
         *driver_levers,
         *ab_checkout.levers(attempt_id),
+        *ab_lane.levers(data),
     ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import abort
+from werkzeug.exceptions import HTTPException
 
 from shared.question_types import MAX_MAGNITUDE, NUMBER_MESSAGE
 
@@ -141,6 +142,16 @@ def _check() -> None:
             errors={"json": {where or "$": [message]}},
             error="validation_error",
         )
+
+
+def clean_json(body: bytes) -> Any:
+    """The body as JSON if this guard would let it through, else None (then the ordinary
+    request, with its exact 400 or 422, must answer). For web/resources/attempts/lane.py."""
+    try:
+        value = _strict_json(body)
+    except HTTPException:
+        return None
+    return None if _find(value, "") is not None else value
 
 
 def init_input_guard(app: Flask) -> None:

@@ -67,9 +67,16 @@ def _count_autosave(response: Response) -> None:
         AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(body["ignored"]))
 
 
+def safe_request_id(incoming: str) -> tuple[str, bool]:
+    """The request's id: the client's X-Request-ID if it is safe to log, else a new one;
+    and whether it was the client's."""
+    if _SAFE_ID.match(incoming):
+        return incoming, True
+    return uuid.uuid4().hex, False
+
+
 def _start() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
-    rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    rid, _ = safe_request_id(request.headers.get("X-Request-ID", ""))
     g.request_id = rid
     g.started = time.perf_counter()
     request_id_var.set(rid)
@@ -102,10 +109,16 @@ def _finish(response: Response) -> Response:
     return response
 
 
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def _security_headers(response: Response) -> None:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
         response.headers.setdefault(
             "Content-Security-Policy",

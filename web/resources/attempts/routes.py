@@ -3,7 +3,6 @@ so correctness never waits for the sweep."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -14,10 +13,8 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 from flask_jwt_extended import get_jwt
 from flask_smorest import abort
-from sqlalchemy import Engine
 
-from shared.errors import InvalidInput, NotFound
-from shared.exam_rules import seconds_left
+from shared.errors import NotFound
 from shared.models import Attempt, AttemptEvent, AttemptStatus, Exam, Role, utcnow
 from shared.services import attempt_views, attempts, expiry, fast_save
 from shared.services.exam_payload import exam_payload
@@ -25,6 +22,7 @@ from web import save_limit
 from web.attempt_tasks import grade, load_settled, schedule_expiry
 from web.errors import ErrorSchema
 from web.extensions import cache, db_session
+from web.resources.attempts import fast_path
 from web.resources.attempts.schemas import (
     AnswersInSchema,
     AttemptEventSchema,
@@ -132,84 +130,23 @@ def save_answers(data: dict[str, Any], attempt_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-_SHAPES = fast_save.AttemptShapes()
-
-
 def _device() -> dict[str, str | None]:
     """Which session and address saved: two at once on one attempt is a review flag."""
     return {"sid": current_identity().sid, "address": request.remote_addr}
 
 
 def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: datetime) -> Any:
-    """The save in one statement (PostgreSQL); None when the ordinary path must answer:
-    another dialect, not the student's attempt, an invalid batch, or an attempt that can't
-    take it (its exact 404/409 come from there)."""
-    session = db_session()
-    if not fast_save.supported(session):
-        return None
+    """The save in one statement (fast_path.try_save), when SaveLane passed it on (or
+    never saw it: the Flask test client of an app without the lane)."""
     identity = current_identity()
-    # One connection in autocommit for everything: an attempt's first save reads its shape
-    # on it, then the save statement commits on its own. (A session bound to a connection
-    # that is already in a transaction, as in the API tests, commits it instead.)
-    autocommit = isinstance(session.get_bind(), Engine)
-    if autocommit and session.in_transaction():
-        session.commit()  # whatever ran before: the save gets a fresh autocommit connection
-    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    taken = accepted = False
-    saved = None
     try:
-        connection = session.connection(execution_options=options)
-        known = _SHAPES.get(connection, session, cache(), attempt_id)
-        if known is None or known[0] != identity.user_id:
-            return None
-        try:
-            rows = fast_save.validated_rows(known[1], answers)
-        except InvalidInput:
-            return None
-        save_limit.take(attempt_id)  # the owner's save: one round trip to Redis, 429 if spent
-        taken = True
-        saved = fast_save.save(
-            connection,
-            attempt_id=attempt_id,
-            user_id=identity.user_id,
-            sid=identity.sid,
-            token_version=get_jwt().get("tv", 0),
-            rows=rows,
-            now=now,
-            address=request.remote_addr,
-        )
-        if not autocommit:
-            session.commit()
-        accepted = saved is not None
+        return fast_path.try_save(
+            db_session(), cache(), attempt_id=attempt_id, user_id=identity.user_id,
+            sid=identity.sid, token_version=get_jwt().get("tv", 0), answers=answers,
+            now=now, address=request.remote_addr,
+        )  # fmt: skip
     except fast_save.TokenRevoked:
         abort(401, message="the token has been revoked", error="token_revoked")
-    finally:
-        if autocommit:
-            _release(session)  # the ordinary path, if it answers, starts afresh
-        if taken and not accepted:  # refused, or the database failed: only accepted count
-            save_limit.give_back(attempt_id)
-    if saved is None:
-        return None
-    return {
-        "saved": len(saved.written),
-        "saved_at": now,
-        "time_remaining_seconds": seconds_left(saved.deadline, now),
-        "ignored": sorted(
-            str(r["question_id"]) for r in rows if str(r["question_id"]) not in saved.written
-        ),
-    }
-
-
-def _release(session: Any) -> None:
-    """Back to the pool as it was. Resetting the isolation level of a connection the database
-    just cut raises the driver's own error (not SQLAlchemy's): that connection is dropped
-    instead, and whatever the save raised or returned stands."""
-    try:
-        session.close()
-    except Exception as exc:  # noqa: BLE001 - any driver error on a dead connection
-        log.warning("dropping a connection that could not be reset: %s", exc.__class__.__name__)
-        with contextlib.suppress(Exception):
-            session.invalidate()
 
 
 @blp.route("/attempts/<uuid:attempt_id>/submit", methods=["POST"])

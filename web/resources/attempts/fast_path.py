@@ -1,0 +1,301 @@
+"""The autosave's happy path, in one statement, and a lane in front of Flask that serves it.
+
+Thousands of students save every 30 s: this is the busiest request of an exam day. The
+save itself is one statement (shared/services/fast_save.py); `try_save` wraps it with the
+attempt's shape check and the per-attempt allowance, and says None whenever the ordinary
+path must answer (another dialect, not the student's attempt, an invalid batch, an attempt
+that can't take it): that path has the exact 404/409/422.
+
+`SaveLane` runs `try_save` for a well-formed save before Flask builds a request at all:
+Flask's request setup, URL matching, hooks, flask-smorest's argument parsing and response
+marshalling cost more CPU than the save (docs/performance.md, "A lane for the autosave").
+It answers only a save that succeeded, with what the Flask route would have sent (the same
+body bytes, headers, access-log line and metrics: tests/api/test_save_lane.py compares the
+two); anything else, from a missing header to a refused allowance, goes on to Flask as if
+the lane were not there, having written nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from shared.cache import Cache
+from shared.errors import InvalidInput
+from shared.exam_rules import seconds_left
+from shared.logs import request_id_var
+from shared.models import Role, utcnow
+from shared.question_types import MAX_MAGNITUDE
+from shared.services import fast_save
+from web import save_limit
+from web.extensions import cache, db_session, jwt
+from web.input_guard import clean_json
+from web.observability import (
+    AUTOSAVE_REJECTIONS,
+    LATENCY,
+    REQUESTS,
+    SAVE_ENDPOINT,
+    SECURITY_HEADERS,
+    safe_request_id,
+)
+from web.resources.attempts.schemas import MAX_BATCH
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("web.request")  # the access log's own logger, as Flask's path
+
+_SHAPES = fast_save.AttemptShapes()
+# werkzeug's `uuid` converter, which the route's URL uses.
+_UUID = re.compile(r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
+_ANSWER_KEYS = frozenset({"question_id", "response", "seq"})
+
+
+def try_save(
+    session: Session,
+    cache: Cache,
+    *,
+    attempt_id: uuid.UUID,
+    user_id: uuid.UUID,
+    sid: str,
+    token_version: int,
+    answers: list[dict[str, Any]],
+    now: datetime,
+    address: str | None,
+) -> dict[str, Any] | None:
+    """The save, answered; None when the ordinary path must answer (nothing was written).
+    Raises fast_save.TokenRevoked, and the allowance's 429."""
+    if not fast_save.supported(session):
+        return None
+    # One connection in autocommit for everything: an attempt's first save reads its shape
+    # on it, then the save statement commits on its own. (A session bound to a connection
+    # that is already in a transaction, as in the API tests, commits it instead.)
+    autocommit = isinstance(session.get_bind(), Engine)
+    if autocommit and session.in_transaction():
+        session.commit()  # whatever ran before: the save gets a fresh autocommit connection
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    taken = accepted = False
+    saved = None
+    try:
+        connection = session.connection(execution_options=options)
+        known = _SHAPES.get(connection, session, cache, attempt_id)
+        if known is None or known[0] != user_id:
+            return None
+        try:
+            rows = fast_save.validated_rows(known[1], answers)
+        except InvalidInput:
+            return None
+        save_limit.take(attempt_id)  # the owner's save: one round trip to Redis, 429 if spent
+        taken = True
+        saved = fast_save.save(
+            connection, attempt_id=attempt_id, user_id=user_id, sid=sid,
+            token_version=token_version, rows=rows, now=now, address=address,
+        )  # fmt: skip
+        if not autocommit:
+            session.commit()
+        accepted = saved is not None
+    finally:
+        if autocommit:
+            _release(session)  # the ordinary path, if it answers, starts afresh
+        if taken and not accepted:  # refused, or the database failed: only accepted count
+            save_limit.give_back(attempt_id)
+    if saved is None:
+        return None
+    return {
+        "saved": len(saved.written),
+        "saved_at": now,
+        "time_remaining_seconds": seconds_left(saved.deadline, now),
+        "ignored": sorted(
+            str(r["question_id"]) for r in rows if str(r["question_id"]) not in saved.written
+        ),
+    }
+
+
+def _release(session: Session) -> None:
+    """Back to the pool as it was. Resetting the isolation level of a connection the database
+    just cut raises the driver's own error (not SQLAlchemy's): that connection is dropped
+    instead, and whatever the save raised or returned stands."""
+    try:
+        session.close()
+    except Exception as exc:  # noqa: BLE001 - any driver error on a dead connection
+        log.warning("dropping a connection that could not be reset: %s", exc.__class__.__name__)
+        with contextlib.suppress(Exception):
+            session.invalidate()
+
+
+StartResponse = Callable[..., Any]
+
+
+class SaveLane:
+    """WSGI middleware: a well-formed autosave answered without Flask's request machinery,
+    everything else (and every save the lane can't answer) passed on to `wsgi_app`."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._route: tuple[str, str, str] | None = None  # rule, path before and after the id
+        settings = app.extensions["exam.settings"]
+        # Traces and CORS headers come from Flask's hooks: with either on, Flask answers.
+        self.enabled = not settings.OTEL_ENABLED and not settings.cors_origins
+        self.max_body = settings.MAX_CONTENT_LENGTH
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        if not self.enabled or environ.get("REQUEST_METHOD") != "PUT":
+            return self.wsgi_app(environ, start_response)
+        attempt_id = self._attempt_id(environ.get("PATH_INFO", ""))
+        if attempt_id is None or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        rid, given = safe_request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        reset = request_id_var.set(rid)
+        try:
+            body = self._body(environ)
+            answered = None if body is None else self._save(environ, attempt_id, body)
+        finally:
+            request_id_var.reset(reset)
+        if answered is None:
+            if not given:  # Flask's request gets the id this one's log lines carried
+                environ["HTTP_X_REQUEST_ID"] = rid
+            return self.wsgi_app(environ, start_response)
+        return self._respond(environ, start_response, answered, rid, started)
+
+    def _attempt_id(self, path: str) -> uuid.UUID | None:
+        if self._route is None:
+            rule = next(iter(self.app.url_map.iter_rules(SAVE_ENDPOINT))).rule
+            before, _, after = rule.partition("<uuid:attempt_id>")
+            self._route = (rule, before, after)
+        _, before, after = self._route
+        middle = path[len(before) : len(path) - len(after)]
+        if not (path.startswith(before) and path.endswith(after) and _UUID.fullmatch(middle)):
+            return None
+        return uuid.UUID(middle)
+
+    def _body(self, environ: dict[str, Any]) -> bytes | None:
+        """The JSON body (put back for Flask to read again), or None: Flask answers."""
+        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        if mimetype != "application/json":
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        if not 0 < length <= self.max_body:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body if len(body) == length else None
+
+    def _save(self, environ: dict[str, Any], attempt_id: uuid.UUID, body: bytes) -> Any:
+        """The answered save's body, or None with nothing written."""
+        answers = _answers(clean_json(body))
+        if answers is None:
+            return None
+        with self.app.app_context():  # the app's config, services and request session
+            claims = _claims(environ.get("HTTP_AUTHORIZATION", ""))
+            if claims is None:
+                return None
+            try:
+                return try_save(
+                    db_session(), cache(), attempt_id=attempt_id, user_id=claims[0],
+                    sid=claims[1], token_version=claims[2], answers=answers, now=utcnow(),
+                    address=environ.get("REMOTE_ADDR"),
+                )  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - a 401, 429 or fault: Flask answers it
+                log.debug("save lane passed on: %s", exc.__class__.__name__)
+                return None
+
+    def _respond(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        answered: dict[str, Any],
+        rid: str,
+        started: float,
+    ) -> list[bytes]:
+        answered = {**answered, "saved_at": answered["saved_at"].isoformat()}
+        data = (self.app.json.dumps(answered, separators=(",", ":")) + "\n").encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data))),
+                ("X-Request-ID", rid),
+                *SECURITY_HEADERS,
+            ],
+        )
+        elapsed = time.perf_counter() - started
+        rule = self._route[0] if self._route else SAVE_ENDPOINT
+        REQUESTS.labels("PUT", rule, "200").inc()
+        LATENCY.labels("PUT", rule).observe(elapsed)
+        if answered["ignored"]:
+            AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(answered["ignored"]))
+        reset = request_id_var.set(rid)
+        access_log.info(
+            "request",
+            extra={
+                "method": "PUT",
+                "path": environ.get("PATH_INFO", ""),
+                "status": 200,
+                "duration_ms": round(elapsed * 1000, 2),
+                "remote_addr": environ.get("REMOTE_ADDR"),
+            },
+        )
+        request_id_var.reset(reset)
+        return [data]
+
+
+def _claims(header: str) -> tuple[uuid.UUID, str, int] | None:
+    """(user, session id, token version) of a student's valid access token, else None.
+    Decoded by flask-jwt-extended with the app's config (and web/token_cache.py's cache)."""
+    kind, _, token = header.partition(" ")
+    if kind != "Bearer" or not token or " " in token or "," in token:
+        return None
+    try:
+        claims = jwt._decode_jwt_from_config(token)
+        user_id = uuid.UUID(claims["sub"])
+    except Exception:  # noqa: BLE001 - expired, invalid, malformed: Flask's 401
+        return None
+    sid, version = claims.get("sid"), claims.get("tv", 0)
+    if (
+        claims.get("type") != "access"
+        or claims.get("role") != Role.STUDENT
+        or not isinstance(sid, str)
+        or type(version) is not int
+    ):
+        return None
+    return user_id, sid, version
+
+
+def _answers(body: Any) -> list[dict[str, Any]] | None:
+    """The batch as AnswersInSchema loads it, or None where that schema might say anything
+    else (an error, or a value it would coerce): Flask's request answers those."""
+    if not isinstance(body, dict) or body.keys() != {"answers"}:
+        return None
+    answers = body["answers"]
+    if not isinstance(answers, list) or not answers or len(answers) > MAX_BATCH:
+        return None
+    loaded = []
+    for answer in answers:
+        if not isinstance(answer, dict) or not answer.keys() <= _ANSWER_KEYS:
+            return None
+        question_id, seq = answer.get("question_id"), answer.get("seq")
+        if "response" not in answer or not isinstance(question_id, str):
+            return None
+        if not (seq is None or (type(seq) is int and 0 <= seq <= MAX_MAGNITUDE)):
+            return None
+        if not _UUID.fullmatch(question_id):
+            return None
+        item = {"question_id": uuid.UUID(question_id), "response": answer["response"]}
+        if "seq" in answer:
+            item["seq"] = seq
+        loaded.append(item)
+    return loaded
