@@ -27,6 +27,7 @@ from bench import ceiling, report, scenarios
 from bench.data import Data
 from bench.monitor import memory
 from bench.stack import TOPOLOGIES, Stack
+from shared.config import Settings
 
 RESULTS = Path(__file__).parent / "results"
 ORDER = ["start", "autosave", "overload", "deadline", "regrade", "polling"]
@@ -49,6 +50,7 @@ def run(
     web: tuple[int, int] | None = None,
     worker_nice: int = 0,
     server: str = "gunicorn",
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     topology = TOPOLOGIES[topology_name]
     label = f"{topology_name}-scale{scale:g}"
@@ -61,8 +63,10 @@ def run(
     if worker_nice:
         topology = dataclasses.replace(topology, worker_nice=worker_nice)
         label += f"-nice{worker_nice}"
+    for name, value in (extra or {}).items():
+        label += f"-{name.lower()}-{value.lower()}"
     root = Path(tempfile.mkdtemp(prefix="exam-bench-"))
-    stack = Stack(root, topology)
+    stack = Stack(root, topology, extra)
     results: dict[str, Any] = {
         "label": label,
         "topology": topology.__dict__,
@@ -143,6 +147,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--worker-nice", type=int, default=0, help="run the Celery workers at this nice level"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every process of the stack (e.g. SAVE_LANE=false for an A/B)",
+    )
     args = parser.parse_args(argv)
     selected = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     # "both": the two server-mode shapes; the embedded mode is only ever run on its own.
@@ -151,6 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.web:
         workers, threads = (int(n) for n in args.web.lower().split("x"))
         web = (workers, threads)
+    extra = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or name not in Settings.model_fields:
+            parser.error(f"--set {item}: not NAME=VALUE with NAME a setting")
+        extra[name] = value
     for topology in topologies:
         run(
             topology,
@@ -161,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
             web,
             args.worker_nice,
             args.server,
+            extra,
         )
 
 

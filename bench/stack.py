@@ -74,8 +74,9 @@ TOPOLOGIES = {
 
 
 class Stack:
-    def __init__(self, root: Path, topology: Topology) -> None:
+    def __init__(self, root: Path, topology: Topology, extra: dict[str, str] | None = None) -> None:
         self.root, self.topology = root, topology
+        self.extra = extra or {}  # settings for an A/B (`bench.run --set`)
         self.pg = None if topology.embedded else PostgresServer(durable=True, settings=PG_SETTINGS)
         self.redis = None if topology.embedded else RedisServer()
         self.ports = [free_port() for _ in range(topology.api_instances)]
@@ -103,6 +104,7 @@ class Stack:
             "JWT_ACCESS_TOKEN_SECONDS": "7200",
             "LOGIN_FAILURES_PER_ADDRESS": "1000000 per minute",
             "DB_POOL_SIZE": str(self.topology.gunicorn_threads + 2),
+            **self.extra,
         }
         self.values = values
         self.settings = load_settings(**values)

@@ -145,7 +145,9 @@ class SaveLane:
         self._route: tuple[str, str, str] | None = None  # rule, path before and after the id
         settings = app.extensions["exam.settings"]
         # Traces and CORS headers come from Flask's hooks: with either on, Flask answers.
-        self.enabled = not settings.OTEL_ENABLED and not settings.cors_origins
+        self.enabled = bool(
+            settings.SAVE_LANE and not settings.OTEL_ENABLED and not settings.cors_origins
+        )
         self.max_body = settings.MAX_CONTENT_LENGTH
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
