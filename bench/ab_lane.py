@@ -1,8 +1,9 @@
-"""A/B lever of the autosave lane for bench/ab.py: one student's save of one answer through
-the whole WSGI app, answered by the lane (now) or by the Flask route (before: the lane
-passes every request on). Both run the same save statement on the same PostgreSQL, commit
-it for real (each save's `seq` is newer, so each writes) and log their access line; the
-environ is built once and copied, as a server hands the app a fresh one."""
+"""A/B levers of the fast lane for bench/ab.py: one student's save of one answer, and one
+student's status poll answered 304, through the whole WSGI app, answered by the lane (now)
+or by the Flask route (before: the lane passes every request on). Both run the same
+statement on the same PostgreSQL (a save commits for real: each `seq` is newer, so each
+writes) and log their access line; the environ is built once and copied, as a server hands
+the app a fresh one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def levers(data: Data) -> list[dict[str, Any]]:
         update={"AUTOSAVES_PER_ATTEMPT": "1000000 per minute"}
     )
     app = create_app(settings)
-    lane = app.extensions["exam.save_lane"]
+    lane = app.extensions["exam.fast_lane"]
+    status_etag: list[str] = []
     exam_id, exam_questions = data.exam(question_count=20)
     student = data.users(1)
     attempt_id = data.attempts(exam_id, student, exam_questions, answered=False)[0]
@@ -47,6 +49,16 @@ def levers(data: Data) -> list[dict[str, Any]]:
         "wsgi.errors": io.StringIO(),
     }
 
+    def call(environ: dict[str, Any], expected: str) -> list[tuple[str, str]]:
+        seen: list[Any] = []
+        result = app(environ, lambda s, h, e=None: seen.append((s, h)))
+        try:
+            b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        assert seen[0][0] == expected, seen
+        return seen[0][1]
+
     def save(enabled: bool) -> Any:
         def run(_session: Any) -> None:
             lane.enabled = enabled
@@ -54,13 +66,25 @@ def levers(data: Data) -> list[dict[str, Any]]:
                 {"answers": [{"question_id": numeric, "response": 0.3, "seq": next(seqs)}]}
             ).encode()
             environ = {**template, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
-            status = []
-            result = app(environ, lambda s, h, e=None: status.append(s))
-            try:
-                b"".join(result)
-            finally:
-                getattr(result, "close", lambda: None)()
-            assert status == ["200 OK"], status
+            call(environ, "200 OK")
+
+        return run
+
+    poll_template = {
+        **template,
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": f"/api/v1/attempts/{attempt_id}/status",
+        "CONTENT_TYPE": "",
+        "wsgi.input": io.BytesIO(),
+    }
+
+    def poll(enabled: bool) -> Any:
+        def run(_session: Any) -> None:
+            lane.enabled = enabled
+            if not status_etag:  # the page's first poll: 200 with the ETag it sends back
+                headers = dict(call(dict(poll_template), "200 OK"))
+                status_etag.append(headers["ETag"])
+            call({**poll_template, "HTTP_IF_NONE_MATCH": status_etag[0]}, "304 NOT MODIFIED")
 
         return run
 
@@ -69,5 +93,10 @@ def levers(data: Data) -> list[dict[str, Any]]:
             "lever": "autosave lane in front of Flask",
             "where": "every autosave that succeeds",
             "variants": {"the Flask route": save(False), "the lane, now": save(True)},
-        }
+        },
+        {
+            "lever": "status poll lane in front of Flask",
+            "where": "every status poll of a student's own attempt (mostly 304)",
+            "variants": {"the Flask route": poll(False), "the lane, now": poll(True)},
+        },
     ]

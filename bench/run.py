@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a setting for every process of the stack (e.g. SAVE_LANE=false for an A/B)",
+        help="a setting for every process of the stack (e.g. FAST_LANE=false for an A/B)",
     )
     args = parser.parse_args(argv)
     selected = [s.strip() for s in args.scenarios.split(",") if s.strip()]

@@ -268,10 +268,12 @@ class Settings(BaseSettings):
     AUTOSAVES_PER_ATTEMPT: str = Field(
         "120 per minute", description="Autosaves allowed per attempt"
     )
-    # The autosave's lane in front of Flask (docs/performance.md): the same answers for a
-    # third less CPU. Off: every save goes through the Flask route (for an A/B, or a doubt).
-    SAVE_LANE: bool = Field(
-        True, description="Answer well-formed autosaves before Flask's request machinery"
+    # The lane in front of Flask (docs/performance.md): the same answers for far less CPU.
+    # Off: every save and poll goes through the Flask routes (for an A/B, or a doubt).
+    FAST_LANE: bool = Field(
+        True,
+        description="Answer well-formed autosaves and status polls before Flask's request "
+        "machinery",
     )
 
     # LTI 1.3 tool (docs/lti.md). Every API process and worker must sign with the same key.

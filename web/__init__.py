@@ -25,7 +25,7 @@ from web.observability import init_observability
 from web.openapi import ClientFriendlyPlugin
 from web.openapi import finish as finish_spec
 from web.ops import blp as ops_blp
-from web.resources.attempts.fast_path import SaveLane
+from web.resources.attempts.fast_path import FastLane
 from web.security import BEARER, init_jwt
 
 
@@ -44,9 +44,9 @@ def create_app(
     outbox.send_after_commit()
     app.extensions["exam.outbox_sender"] = outbox.celery_sender(app.extensions["exam.celery"])
     app.extensions["exam.cache"] = create_cache(settings)
-    # The autosave's happy path, before Flask's request machinery; inside ProxyFix, so it
-    # sees the client's address.
-    app.wsgi_app = app.extensions["exam.save_lane"] = SaveLane(app, app.wsgi_app)  # type: ignore[method-assign]
+    # The autosave's and status poll's happy paths, before Flask's request machinery;
+    # inside ProxyFix, so the lane sees the client's address.
+    app.wsgi_app = app.extensions["exam.fast_lane"] = FastLane(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.PROXY_FIX_X_FOR:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.PROXY_FIX_X_FOR)  # type: ignore[method-assign]
 

@@ -49,6 +49,7 @@ SHED = Counter(
     ["reason"],
 )
 SAVE_ENDPOINT = "attempts.save_answers"
+STATUS_ENDPOINT = "attempts.status"
 
 
 def count_shed(reason: str = "overloaded") -> None:
@@ -116,15 +117,18 @@ SECURITY_HEADERS = (
 )
 
 
+HTML_CSP = (
+    "Content-Security-Policy",
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+)
+
+
 def _security_headers(response: Response) -> None:
     for name, value in SECURITY_HEADERS:
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault(*HTML_CSP)
 
 
 class _StateCollector:

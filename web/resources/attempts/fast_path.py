@@ -1,24 +1,28 @@
-"""The autosave's happy path, in one statement, and a lane in front of Flask that serves it.
+"""The exam's two busiest requests, the autosave and the status poll, answered by a lane in
+front of Flask; and the autosave's happy path in one statement, which the route uses too.
 
-Thousands of students save every 30 s: this is the busiest request of an exam day. The
-save itself is one statement (shared/services/fast_save.py); `try_save` wraps it with the
-attempt's shape check and the per-attempt allowance, and says None whenever the ordinary
-path must answer (another dialect, not the student's attempt, an invalid batch, an attempt
-that can't take it): that path has the exact 404/409/422.
+Thousands of students save every 30 s and poll every 15-30 s. The save itself is one
+statement (shared/services/fast_save.py); `try_save` wraps it with the attempt's shape check
+and the per-attempt allowance, and says None whenever the ordinary path must answer (another
+dialect, not the student's attempt, an invalid batch, an attempt that can't take it): that
+path has the exact 404/409/422. A poll is one read (`attempt_views.status_row`).
 
-`SaveLane` runs `try_save` for a well-formed save before Flask builds a request at all:
-Flask's request setup, URL matching, hooks, flask-smorest's argument parsing and response
-marshalling cost more CPU than the save (docs/performance.md, "A lane for the autosave").
-It answers only a save that succeeded, with what the Flask route would have sent (the same
-body bytes, headers, access-log line and metrics: tests/api/test_save_lane.py compares the
-two); anything else, from a missing header to a refused allowance, goes on to Flask as if
-the lane were not there, having written nothing.
+`FastLane` runs them before Flask builds a request at all: Flask's request setup, URL
+matching, hooks, flask-smorest's argument parsing and response marshalling cost more CPU
+than the save or the read (docs/performance.md, "The fast lane"). It answers only a
+student's save that succeeded or poll of their own attempt, with what the Flask route would
+have sent (the same body bytes, headers, access-log line and metrics:
+tests/api/test_fast_lane.py compares the two); anything else, from a missing header to a
+refused allowance or an attempt whose time ran out unnoticed, goes on to Flask as if the
+lane were not there, having written nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import logging
 import re
 import time
@@ -30,26 +34,29 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from werkzeug.http import HTTP_STATUS_CODES, parse_etags
 
 from shared.cache import Cache
 from shared.errors import InvalidInput
 from shared.exam_rules import seconds_left
 from shared.logs import request_id_var
-from shared.models import Role, utcnow
+from shared.models import AttemptStatus, Role, utcnow
 from shared.question_types import MAX_MAGNITUDE
-from shared.services import fast_save
+from shared.services import attempt_views, fast_save
 from web import save_limit
 from web.extensions import cache, db_session, jwt
 from web.input_guard import clean_json
 from web.observability import (
     AUTOSAVE_REJECTIONS,
+    HTML_CSP,
     LATENCY,
     REQUESTS,
     SAVE_ENDPOINT,
     SECURITY_HEADERS,
+    STATUS_ENDPOINT,
     safe_request_id,
 )
-from web.resources.attempts.schemas import MAX_BATCH
+from web.resources.attempts.schemas import MAX_BATCH, AttemptStatusViewSchema
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("web.request")  # the access log's own logger, as Flask's path
@@ -57,6 +64,8 @@ access_log = logging.getLogger("web.request")  # the access log's own logger, as
 _SHAPES = fast_save.AttemptShapes()
 # werkzeug's `uuid` converter, which the route's URL uses.
 _UUID = re.compile(r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
+# Built once: a schema's fields are deep-copied per instance.
+_STATUS_SCHEMA = AttemptStatusViewSchema()
 _ANSWER_KEYS = frozenset({"question_id", "response", "seq"})
 
 
@@ -135,51 +144,118 @@ def _release(session: Session) -> None:
 StartResponse = Callable[..., Any]
 
 
-class SaveLane:
-    """WSGI middleware: a well-formed autosave answered without Flask's request machinery,
-    everything else (and every save the lane can't answer) passed on to `wsgi_app`."""
+class _Route:
+    """One route's URL as the lane matches it: the rule, and the path before and after the
+    attempt's id (read from Flask's URL map on first use, so they can't drift apart)."""
+
+    def __init__(self, app: Flask, endpoint: str) -> None:
+        self.app, self.endpoint = app, endpoint
+        self.rule = self.before = self.after = ""
+
+    def attempt_id(self, path: str) -> uuid.UUID | None:
+        if not self.rule:
+            self.rule = next(iter(self.app.url_map.iter_rules(self.endpoint))).rule
+            self.before, _, self.after = self.rule.partition("<uuid:attempt_id>")
+        before, after = self.before, self.after
+        middle = path[len(before) : len(path) - len(after)]
+        if not (path.startswith(before) and path.endswith(after) and _UUID.fullmatch(middle)):
+            return None
+        return uuid.UUID(middle)
+
+
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
+class FastLane:
+    """WSGI middleware: a well-formed autosave or status poll of a student's own attempt
+    answered without Flask's request machinery; everything else (and every such request
+    the lane can't answer) passed on to `wsgi_app`."""
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self._route: tuple[str, str, str] | None = None  # rule, path before and after the id
+        self.routes = {
+            "PUT": (_Route(app, SAVE_ENDPOINT), self._save),
+            "GET": (_Route(app, STATUS_ENDPOINT), self._status),
+        }
         settings = app.extensions["exam.settings"]
         # Traces and CORS headers come from Flask's hooks: with either on, Flask answers.
         self.enabled = bool(
-            settings.SAVE_LANE and not settings.OTEL_ENABLED and not settings.cors_origins
+            settings.FAST_LANE and not settings.OTEL_ENABLED and not settings.cors_origins
         )
         self.max_body = settings.MAX_CONTENT_LENGTH
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
-        if not self.enabled or environ.get("REQUEST_METHOD") != "PUT":
+        method = environ.get("REQUEST_METHOD", "")
+        if not self.enabled or method not in self.routes or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
-        attempt_id = self._attempt_id(environ.get("PATH_INFO", ""))
-        if attempt_id is None or environ.get("QUERY_STRING"):
+        route, handler = self.routes[method]
+        attempt_id = route.attempt_id(environ.get("PATH_INFO", ""))
+        if attempt_id is None:
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         rid, given = safe_request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         reset = request_id_var.set(rid)
         try:
-            body = self._body(environ)
-            answered = None if body is None else self._save(environ, attempt_id, body)
+            answer = handler(environ, attempt_id)
         finally:
             request_id_var.reset(reset)
-        if answered is None:
+        if answer is None:
             if not given:  # Flask's request gets the id this one's log lines carried
                 environ["HTTP_X_REQUEST_ID"] = rid
             return self.wsgi_app(environ, start_response)
-        return self._respond(environ, start_response, answered, rid, started)
+        return self._respond(environ, start_response, route.rule, answer, rid, started)
 
-    def _attempt_id(self, path: str) -> uuid.UUID | None:
-        if self._route is None:
-            rule = next(iter(self.app.url_map.iter_rules(SAVE_ENDPOINT))).rule
-            before, _, after = rule.partition("<uuid:attempt_id>")
-            self._route = (rule, before, after)
-        _, before, after = self._route
-        middle = path[len(before) : len(path) - len(after)]
-        if not (path.startswith(before) and path.endswith(after) and _UUID.fullmatch(middle)):
+    def _save(self, environ: dict[str, Any], attempt_id: uuid.UUID) -> Answer | None:
+        """The answered save, or None with nothing written."""
+        body = self._body(environ)
+        answers = None if body is None else _answers(clean_json(body))
+        if answers is None:
             return None
-        return uuid.UUID(middle)
+        with self.app.app_context():  # the app's config, services and request session
+            claims = _claims(environ.get("HTTP_AUTHORIZATION", ""))
+            if claims is None:
+                return None
+            try:
+                saved = try_save(
+                    db_session(), cache(), attempt_id=attempt_id, user_id=claims[0],
+                    sid=claims[1], token_version=claims[2], answers=answers, now=utcnow(),
+                    address=environ.get("REMOTE_ADDR"),
+                )  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - a 401, 429 or fault: Flask answers it
+                log.debug("fast lane passed a save on: %s", exc.__class__.__name__)
+                return None
+        if saved is None:
+            return None
+        if saved["ignored"]:
+            AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(saved["ignored"]))
+        return 200, [], self._json({**saved, "saved_at": saved["saved_at"].isoformat()})
+
+    def _status(self, environ: dict[str, Any], attempt_id: uuid.UUID) -> Answer | None:
+        """The student's poll answered (304 when unchanged), or None."""
+        with self.app.app_context():
+            claims = _claims(environ.get("HTTP_AUTHORIZATION", ""))
+            if claims is None:
+                return None
+            user_id, sid, version = claims
+            now = utcnow()
+            try:
+                row = attempt_views.status_row(
+                    db_session(), attempt_id, user_id=user_id, is_admin=False,
+                    token={"sid": sid, "version": version},
+                )  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - a fault: Flask answers it
+                log.debug("fast lane passed a poll on: %s", exc.__class__.__name__)
+                return None
+        if row is None or not row.token_ok:
+            return None  # not found, or a revoked token: the route's exact errors
+        if row.status == AttemptStatus.IN_PROGRESS and now > row.expires_at:
+            return None  # time ran out unnoticed: the route submits it
+        body, etag = status_document(row, now, is_admin=False)
+        headers = [("ETag", etag), ("Cache-Control", "no-store")]
+        if unchanged(etag, environ.get("HTTP_IF_NONE_MATCH")):
+            return 304, headers, b""
+        return 200, headers, self._json(body)
 
     def _body(self, environ: dict[str, Any]) -> bytes | None:
         """The JSON body (put back for Flask to read again), or None: Flask answers."""
@@ -196,63 +272,61 @@ class SaveLane:
         environ["wsgi.input"] = io.BytesIO(body)
         return body if len(body) == length else None
 
-    def _save(self, environ: dict[str, Any], attempt_id: uuid.UUID, body: bytes) -> Any:
-        """The answered save's body, or None with nothing written."""
-        answers = _answers(clean_json(body))
-        if answers is None:
-            return None
-        with self.app.app_context():  # the app's config, services and request session
-            claims = _claims(environ.get("HTTP_AUTHORIZATION", ""))
-            if claims is None:
-                return None
-            try:
-                return try_save(
-                    db_session(), cache(), attempt_id=attempt_id, user_id=claims[0],
-                    sid=claims[1], token_version=claims[2], answers=answers, now=utcnow(),
-                    address=environ.get("REMOTE_ADDR"),
-                )  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - a 401, 429 or fault: Flask answers it
-                log.debug("save lane passed on: %s", exc.__class__.__name__)
-                return None
+    def _json(self, body: dict[str, Any]) -> bytes:
+        """As Flask's jsonify writes it (the app's JSON provider, compact)."""
+        return (self.app.json.dumps(body, separators=(",", ":")) + "\n").encode()
 
     def _respond(
         self,
         environ: dict[str, Any],
         start_response: StartResponse,
-        answered: dict[str, Any],
+        rule: str,
+        answer: Answer,
         rid: str,
         started: float,
     ) -> list[bytes]:
-        answered = {**answered, "saved_at": answered["saved_at"].isoformat()}
-        data = (self.app.json.dumps(answered, separators=(",", ":")) + "\n").encode()
-        start_response(
-            "200 OK",
-            [
+        """Headers, metrics and the access-log line, as web/observability.py adds them."""
+        status, headers, data = answer
+        method = environ["REQUEST_METHOD"]
+        if status == 304:  # as werkzeug sends one: no entity headers; an HTML mimetype's CSP
+            headers = [*headers, ("X-Request-ID", rid), *SECURITY_HEADERS, HTML_CSP]
+        else:
+            headers = [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(data))),
+                *headers,
                 ("X-Request-ID", rid),
                 *SECURITY_HEADERS,
-            ],
-        )
+            ]
+        start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)  # as werkzeug
         elapsed = time.perf_counter() - started
-        rule = self._route[0] if self._route else SAVE_ENDPOINT
-        REQUESTS.labels("PUT", rule, "200").inc()
-        LATENCY.labels("PUT", rule).observe(elapsed)
-        if answered["ignored"]:
-            AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(answered["ignored"]))
+        REQUESTS.labels(method, rule, str(status)).inc()
+        LATENCY.labels(method, rule).observe(elapsed)
         reset = request_id_var.set(rid)
         access_log.info(
             "request",
             extra={
-                "method": "PUT",
+                "method": method,
                 "path": environ.get("PATH_INFO", ""),
-                "status": 200,
+                "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
                 "remote_addr": environ.get("REMOTE_ADDR"),
             },
         )
         request_id_var.reset(reset)
         return [data]
+
+
+def status_document(row: Any, now: datetime, *, is_admin: bool) -> tuple[dict[str, Any], str]:
+    """A status poll's body and its ETag."""
+    body = _STATUS_SCHEMA.dump(attempt_views.status_view(row, row, now, is_admin=is_admin))
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+    return body, f'W/"{digest}"'
+
+
+def unchanged(etag: str, if_none_match: str | None) -> bool:
+    """Whether If-None-Match names this ETag, as werkzeug reads the header (or is it)."""
+    return etag in parse_etags(if_none_match) or if_none_match == etag
 
 
 def _claims(header: str) -> tuple[uuid.UUID, str, int] | None:

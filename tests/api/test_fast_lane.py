@@ -19,7 +19,7 @@ RULE = "/api/v1/attempts/<uuid:attempt_id>/answers"
 
 @pytest.fixture
 def lane(app):
-    lane = app.extensions["exam.save_lane"]
+    lane = app.extensions["exam.fast_lane"]
     assert lane.enabled
     yield lane
     lane.enabled = True
@@ -118,6 +118,7 @@ def test_a_save_is_answered_by_the_lane_exactly_as_flask_answers_it(
             assert line["path"] == f"/api/v1/attempts/{attempt['id']}/answers"
             line["path"] = "the attempt's"
             answered[path, name] = (
+                response.status,
                 normalised(response.data),
                 headers_seen,
                 line,
@@ -125,9 +126,9 @@ def test_a_save_is_answered_by_the_lane_exactly_as_flask_answers_it(
             )
     assert answered["lane", "fresh"] == answered["flask", "fresh"]
     assert answered["lane", "stale"] == answered["flask", "stale"]
-    body = answered["lane", "stale"][0]
+    body = answered["lane", "stale"][1]
     assert b'"saved":1' in body and qids[0].encode() in body  # the stale one was ignored
-    assert answered["lane", "stale"][3] == (1, 1, 1)  # one answer counted as stale
+    assert answered["lane", "stale"][4] == (1, 1, 1)  # one answer counted as stale
     for headers, attempt in zip(students, attempts, strict=True):
         stored = client.get(f"/api/v1/attempts/{attempt['id']}", headers=headers).get_json()
         assert stored["answers"] == {qids[0]: 3, qids[1]: 5}
@@ -150,7 +151,9 @@ def test_what_the_lane_cannot_answer_reaches_flask_unchanged(
         "no token": ({}, good, {}),
         "a wrong shape": (headers, [{"question_id": qid, "response": "seven", "seq": 5}], {}),
         "a question not in the attempt": (
-            headers, [{"question_id": "00000000-0000-4000-8000-000000000000", "response": 7}], {}
+            headers,
+            [{"question_id": "00000000-0000-4000-8000-000000000000", "response": 7}],
+            {},
         ),  # fmt: skip
         "a seq that is a string": (headers, [{"question_id": qid, "response": 7, "seq": "5"}], {}),
         "a query string": (headers, good, {"query_string": {"x": "\x00"}}),
@@ -185,3 +188,82 @@ def test_a_body_that_is_not_json_reaches_flask(app, client, session, settings, e
             assert len(seen) == 1
             outcomes.append((response.status_code, (response.get_json() or {}).get("error")))
         assert outcomes[0] == outcomes[1] and outcomes[0][0] in (400, 415, 422), outcomes
+
+
+def poll(client, attempt, headers, etag=None):
+    extra = {"If-None-Match": etag} if etag else {}
+    return client.get(f"/api/v1/attempts/{attempt['id']}/status", headers={**headers, **extra})
+
+
+def test_a_poll_is_answered_by_the_lane_exactly_as_flask_answers_it(
+    app, client, session, settings, exam, lane, caplog
+):
+    headers = login(client, make_user(session, settings))
+    attempt = start(client, headers, exam)
+    rule = "/api/v1/attempts/<uuid:attempt_id>/status"
+    answered = {}
+    for path in ("lane", "flask"):
+        lane.enabled = path == "lane"
+        etag = None
+        for name in ("changed", "unchanged", "star"):
+            caplog.clear()
+            status = {"changed": "200", "unchanged": "304", "star": "304"}[name]
+            before = metric("http_requests_total", method="GET", endpoint=rule, status=status)
+            with caplog.at_level(logging.INFO, logger="web.request"), flask_requests(app) as seen:
+                response = poll(client, attempt, headers, "*" if name == "star" else etag)
+            after = metric("http_requests_total", method="GET", endpoint=rule, status=status)
+            assert len(seen) == (0 if path == "lane" else 1)  # who answered
+            assert str(response.status_code) == status, (path, name)
+            etag = response.headers["ETag"]
+            answered[path, name] = (
+                response.status,
+                response.data,
+                {k: v for k, v in response.headers.items() if k != "X-Request-ID"},
+                access_line(caplog),
+                after - before,
+            )
+    for name in ("changed", "unchanged", "star"):
+        assert answered["lane", name] == answered["flask", name], name
+    assert answered["lane", "changed"][4] == 1
+    assert b'"status":"in_progress"' in answered["lane", "changed"][1]
+
+
+def test_a_poll_the_lane_cannot_answer_reaches_flask(
+    app, client, session, settings, exam, admin, lane
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shared.models import Attempt, utcnow
+
+    owner = make_user(session, settings)
+    headers = login(client, owner)
+    attempt = start(client, headers, exam)
+    revoked = login(client, owner)
+    assert client.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    cases = {
+        "a stranger's token": (login(client, make_user(session, settings)), (404, "not_found")),
+        "an admin's token": (login(client, admin), (200, None)),
+        "a revoked token": (revoked, (401, "token_revoked")),
+        "no token": ({}, (401, "unauthorized")),
+    }
+    for case, (who, expected) in cases.items():
+        for enabled in (True, False):
+            lane.enabled = enabled
+            with flask_requests(app) as seen:
+                response = poll(client, attempt, who)
+            assert len(seen) == 1, case
+            outcome = (response.status_code, (response.get_json() or {}).get("error"))
+            assert outcome == expected, (case, enabled)
+    # Time ran out and no sweep noticed: the route submits it on the spot.
+    past = utcnow() - timedelta(minutes=5)
+    session.execute(
+        update(Attempt).where(Attempt.id == attempt["id"]).values(deadline=past, expires_at=past)
+    )
+    session.commit()
+    lane.enabled = True
+    with flask_requests(app) as seen:
+        response = poll(client, attempt, headers)
+    assert len(seen) == 1 and response.status_code == 200
+    assert response.get_json()["status"] in ("submitted", "graded")
