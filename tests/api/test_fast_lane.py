@@ -256,13 +256,19 @@ def test_a_poll_the_lane_cannot_answer_reaches_flask(
             assert len(seen) == 1, case
             outcome = (response.status_code, (response.get_json() or {}).get("error"))
             assert outcome == expected, (case, enabled)
+    lane.enabled = True
+    with flask_requests(app) as seen:  # a body on a GET is the input guard's to judge
+        response = client.get(
+            f"/api/v1/attempts/{attempt['id']}/status", data='{"a": "\\u0000"}',
+            content_type="application/json", headers=headers,
+        )  # fmt: skip
+    assert len(seen) == 1 and response.status_code == 422
     # Time ran out and no sweep noticed: the route submits it on the spot.
     past = utcnow() - timedelta(minutes=5)
     session.execute(
         update(Attempt).where(Attempt.id == attempt["id"]).values(deadline=past, expires_at=past)
     )
     session.commit()
-    lane.enabled = True
     with flask_requests(app) as seen:
         response = poll(client, attempt, headers)
     assert len(seen) == 1 and response.status_code == 200
