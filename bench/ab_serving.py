@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
@@ -53,10 +54,22 @@ async def _batch(bridge: Any) -> None:
     await asyncio.gather(*(one() for _ in range(BATCH)))
 
 
+class ExecutorBridge(ThreadedWSGI):
+    """The bridge as it was until 2026-12-07: the hand-off through run_in_executor."""
+
+    def __init__(self, wsgi_app: Any, *, threads: int) -> None:
+        super().__init__(wsgi_app, threads=threads)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="WSGI")
+
+    def on_thread(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Any:
+        return loop.run_in_executor(self.executor, fn, *args)
+
+
 def levers() -> list[dict[str, Any]]:
     loop = asyncio.new_event_loop()  # one loop for every batch, as a worker has
     before = WSGIMiddleware(app, workers=THREADS)
     now = ThreadedWSGI(app, threads=THREADS)
+    executor = ExecutorBridge(app, threads=THREADS)
     return [
         {
             "lever": f"WSGI bridge: one hand-off per request ({BATCH} requests per figure)",
@@ -68,5 +81,16 @@ def levers() -> list[dict[str, Any]]:
                 ),
                 "web/wsgi_bridge.py, now": lambda _: loop.run_until_complete(_batch(now)),
             },
-        }
+        },
+        {
+            "lever": f"hand-off to the app's threads ({BATCH} requests per figure)",
+            "where": "every API request",
+            "clock": time.process_time,
+            "variants": {
+                "run_in_executor": lambda _: loop.run_until_complete(_batch(executor)),
+                "a queue, answered with call_soon_threadsafe": lambda _: loop.run_until_complete(
+                    _batch(now)
+                ),
+            },
+        },
     ]

@@ -9,15 +9,22 @@ a BytesIO, the app runs on a thread, and a response of known length (Flask sets
 Content-Length on every response it holds whole) is collected there and sent by the loop
 when the thread is done: one hand-off each way. A response without a length (a generator:
 server-sent events in embedded mode, a streamed export) or one longer than `buffer_limit`
-is streamed instead, each chunk sent from the thread as it comes, as a2wsgi did."""
+is streamed instead, each chunk sent from the thread as it comes, as a2wsgi did.
+
+The hand-off itself is a queue the threads take calls from, each answered on the loop with
+one `call_soon_threadsafe`: `run_in_executor` chains a concurrent Future (with its own lock
+and condition) to an asyncio one and takes the executor's locks, every request
+(docs/performance.md, "The hand-off to the app's threads")."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import io
+import queue
+import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi.wsgi import build_environ
@@ -37,7 +44,7 @@ class ThreadedWSGI:
     def __init__(self, app: Any, *, threads: int, buffer_limit: int = BUFFER_LIMIT) -> None:
         self.app = app
         self.buffer_limit = buffer_limit
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="WSGI")
+        self.threads = Threads(threads, name="WSGI")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -51,7 +58,7 @@ class ThreadedWSGI:
         loop = asyncio.get_running_loop()
         call = _Call(loop, send, self.buffer_limit)
         context = contextvars.copy_context()  # the loop's context vars, as a2wsgi passed them
-        await loop.run_in_executor(self.executor, context.run, call.run, self.app, environ)
+        await self.on_thread(loop, context.run, call.run, self.app, environ)
         if call.streamed:
             return  # the thread sent it all, the end included
         headers = call.headers
@@ -59,6 +66,66 @@ class ThreadedWSGI:
             headers = [*headers, (b"content-length", b"0")]  # a stream that sent nothing
         await send({"type": "http.response.start", "status": call.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(call.chunks)})
+
+    def on_thread(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> Awaitable[Any]:
+        return self.threads.run(loop, fn, *args)
+
+    def close(self) -> None:
+        """Stop the threads once they are done with what they were given."""
+        self.threads.close()
+
+
+class Threads:
+    """`count` threads that run calls handed over from an event loop; each call's outcome is
+    set on an asyncio Future on that loop. Started on first use."""
+
+    def __init__(self, count: int, *, name: str) -> None:
+        self.count, self.name = count, name
+        self.work: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.started: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def run(self, loop: asyncio.AbstractEventLoop, fn: Any, *args: Any) -> asyncio.Future[Any]:
+        if not self.started:
+            self._start()
+        future = loop.create_future()
+        self.work.put((loop, future, fn, args))
+        return future
+
+    def close(self) -> None:
+        for _ in self.started:
+            self.work.put(None)
+        for thread in self.started:
+            thread.join()
+        self.started = []
+
+    def _start(self) -> None:
+        with self.lock:
+            for n in range(len(self.started), self.count):
+                thread = threading.Thread(target=self._serve, name=f"{self.name}_{n}", daemon=True)
+                thread.start()
+                self.started.append(thread)
+
+    def _serve(self) -> None:
+        while (item := self.work.get()) is not None:
+            loop, future, fn, args = item
+            try:
+                outcome = (_succeed, future, fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request
+                outcome = (_fail, future, exc)
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(*outcome)
+            del item, outcome  # no reference to a response or an error kept while idle
+
+
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():  # the request was cancelled (its client went, the worker stops)
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 class _Call:

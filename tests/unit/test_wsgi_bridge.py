@@ -163,5 +163,5 @@ def test_a_stream_whose_server_stopped_ends_the_apps_thread_instead_of_waiting_f
     go.set()
     assert finished.wait(timeout=10), "the app's thread hung on a loop that had stopped"
     assert outcome == ["told the server is gone"]
-    bridge.executor.shutdown(wait=True)  # the thread is done with whatever it raised
+    bridge.close()  # the thread is done with whatever it raised
     gc.collect()  # a coroutine left never awaited would be reported (as an error) here
