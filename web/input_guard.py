@@ -146,7 +146,8 @@ def _check() -> None:
 
 def clean_json(body: bytes) -> Any:
     """The body as JSON if this guard would let it through, else None (then the ordinary
-    request, with its exact 400 or 422, must answer). For web/resources/attempts/lane.py."""
+    request, with its exact 400 or 422, must answer). For the fast lane
+    (web/resources/attempts/fast_path.py)."""
     try:
         value = _strict_json(body)
     except HTTPException:

@@ -109,6 +109,8 @@ class Threads:
     def _serve(self) -> None:
         while (item := self.work.get()) is not None:
             loop, future, fn, args = item
+            if future.cancelled():  # given up before it started, as an executor drops it
+                continue
             try:
                 outcome = (_succeed, future, fn(*args))
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting request

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from web.wsgi_bridge import ThreadedWSGI
+from web.wsgi_bridge import ThreadedWSGI, Threads
 
 
 def call(app: Any, *, method: str = "GET", body: bytes = b"", limit: int = 1024) -> list[Any]:
@@ -165,3 +165,35 @@ def test_a_stream_whose_server_stopped_ends_the_apps_thread_instead_of_waiting_f
     assert outcome == ["told the server is gone"]
     bridge.close()  # the thread is done with whatever it raised
     gc.collect()  # a coroutine left never awaited would be reported (as an error) here
+
+
+def test_the_threads_answer_each_call_on_its_loop_and_skip_one_given_up_before_it_ran():
+    threads = Threads(1, name="test")
+    busy, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def blocking() -> str:
+        busy.set()
+        release.wait(timeout=10)
+        ran.append("first")
+        return "first done"
+
+    def failing() -> None:
+        ran.append("failing")
+        raise ValueError("the app's own error")
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        first = threads.run(loop, blocking)
+        await loop.run_in_executor(None, busy.wait, 10)  # the only thread is taken
+        abandoned = threads.run(loop, ran.append, "abandoned")
+        abandoned.cancel()  # its client went away while it waited for a thread
+        failed = threads.run(loop, failing)
+        release.set()
+        assert await first == "first done"
+        with pytest.raises(ValueError, match="the app's own error"):
+            await failed
+
+    asyncio.run(scenario())
+    threads.close()
+    assert ran == ["first", "failing"]

@@ -3,7 +3,6 @@ so correctness never waits for the sweep."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -34,7 +33,6 @@ from web.resources.attempts.schemas import (
 from web.schemas import NoBodySchema
 from web.security import Blueprint, current_identity, ensure_not_revoked
 
-log = logging.getLogger(__name__)
 blp = Blueprint("attempts", __name__, url_prefix="/api/v1", description="Taking an exam")
 
 
@@ -134,8 +132,8 @@ def _device() -> dict[str, str | None]:
 
 
 def _fast_save(attempt_id: uuid.UUID, answers: list[dict[str, Any]], now: datetime) -> Any:
-    """The save in one statement (fast_path.try_save), when the fast lane passed it on (or
-    never saw it: the Flask test client of an app without the lane)."""
+    """The save in one statement (fast_path.try_save), for a save the fast lane passed on
+    (or never saw: FAST_LANE off, CORS or tracing on); None: the ordinary path answers."""
     identity = current_identity()
     try:
         return fast_path.try_save(
