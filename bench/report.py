@@ -81,7 +81,9 @@ def markdown(results: dict[str, Any]) -> str:
         cpu = scenario.get("cpu", {})
         cells = [f"{cpu[r]['cpu_s']} s ({cpu[r]['cores']})" if r in cpu else "–" for r in ROLES]
         lines.append(f"| {SCENARIO_TITLES.get(name, name)} | " + " | ".join(cells) + " |")
-    if results.get("ceiling"):
+    if results.get("ceiling", {}).get("error"):
+        lines += ["", f"PostgreSQL ceiling not measured: {results['ceiling']['error']}"]
+    elif results.get("ceiling"):
         c = results["ceiling"]
         lines += [
             "",
