@@ -197,6 +197,24 @@ def levers(stack: Stack, data: Data, plain: Engine) -> list[dict[str, Any]]:
             },
         },
         {
+            "lever": f"regrade chunk of {len(chunk)}: its chained events (issue 19)",
+            "where": "a regrade: every attempt's regraded event",
+            "variants": {
+                "no chain": ab_trust.without_chain(
+                    lambda session: regrades.run_chunk(session, job_id, chunk, later)
+                ),
+                "chained, now": lambda session: regrades.run_chunk(session, job_id, chunk, later),
+            },
+        },
+        {
+            "lever": f"grading batch of {len(batch)}: its chained events (issue 19)",
+            "where": "the deadline: every graded attempt's event",
+            "variants": {
+                "no chain": ab_trust.without_chain(in_one_batch),
+                "chained, now": in_one_batch,
+            },
+        },
+        {
             "lever": f"grading {len(batch)} submitted attempts in one batch",
             "where": "the deadline: every submitted attempt, with its notification",
             "variants": {
