@@ -64,8 +64,14 @@ def _count_autosave(response: Response) -> None:
         return
     if response.status_code >= 400:
         AUTOSAVE_REJECTIONS.labels(str(body.get("error", response.status_code))).inc()
-    elif body.get("ignored"):
-        AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(body["ignored"]))
+    else:
+        count_ignored(body.get("ignored"))
+
+
+def count_ignored(ignored: list[str] | None) -> None:
+    """An answered autosave's answers ignored as stale (a `seq` not newer than stored)."""
+    if ignored:
+        AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(ignored))
 
 
 def safe_request_id(incoming: str) -> tuple[str, bool]:
@@ -87,27 +93,49 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     _security_headers(response)
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-    if endpoint != "/metrics":
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        LATENCY.labels(request.method, endpoint).observe(elapsed)
     if request.endpoint == SAVE_ENDPOINT:
         _count_autosave(response)
     # A live stream's events after its first are requests too, but one line per stream is
     # enough at INFO (web/live_stream.py).
     quiet = request.environ.get("asgi.scope", {}).get(TICK_SCOPE_KEY)
-    log.log(
-        logging.DEBUG if quiet else logging.INFO,
-        "request",
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-            "remote_addr": request.remote_addr,
-        },
+    record_request(
+        request.method,
+        request.url_rule.rule if request.url_rule else "unmatched",
+        response.status_code,
+        elapsed,
+        path=request.path,
+        remote_addr=request.remote_addr,
+        level=logging.DEBUG if quiet else logging.INFO,
     )
     return response
+
+
+def record_request(
+    method: str,
+    rule: str,
+    status: int,
+    elapsed: float,
+    *,
+    path: str,
+    remote_addr: str | None,
+    level: int = logging.INFO,
+) -> None:
+    """An answered request's metrics and its one access-log line (Flask's and the fast
+    lane's alike: web/resources/attempts/fast_path.py)."""
+    if rule != "/metrics":
+        REQUESTS.labels(method, rule, str(status)).inc()
+        LATENCY.labels(method, rule).observe(elapsed)
+    log.log(
+        level,
+        "request",
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "remote_addr": remote_addr,
+        },
+    )
 
 
 SECURITY_HEADERS = (

@@ -35,6 +35,7 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags
+from werkzeug.routing import UUIDConverter
 
 from shared.cache import Cache
 from shared.errors import InvalidInput
@@ -47,23 +48,20 @@ from web import save_limit
 from web.extensions import cache, db_session, jwt
 from web.input_guard import clean_json
 from web.observability import (
-    AUTOSAVE_REJECTIONS,
     HTML_CSP,
-    LATENCY,
-    REQUESTS,
     SAVE_ENDPOINT,
     SECURITY_HEADERS,
     STATUS_ENDPOINT,
+    count_ignored,
+    record_request,
     safe_request_id,
 )
 from web.resources.attempts.schemas import MAX_BATCH, AttemptStatusViewSchema
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("web.request")  # the access log's own logger, as Flask's path
 
 _SHAPES = fast_save.AttemptShapes()
-# werkzeug's `uuid` converter, which the route's URL uses.
-_UUID = re.compile(r"[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}")
+_UUID = re.compile(UUIDConverter.regex)  # what the routes' `<uuid:...>` accepts
 # Built once: a schema's fields are deep-copied per instance.
 _STATUS_SCHEMA = AttemptStatusViewSchema()
 _ANSWER_KEYS = frozenset({"question_id", "response", "seq"})
@@ -198,13 +196,13 @@ class FastLane:
         reset = request_id_var.set(rid)
         try:
             answer = handler(environ, attempt_id)
+            if answer is not None:
+                return self._respond(environ, start_response, route.rule, answer, rid, started)
         finally:
             request_id_var.reset(reset)
-        if answer is None:
-            if not given:  # Flask's request gets the id this one's log lines carried
-                environ["HTTP_X_REQUEST_ID"] = rid
-            return self.wsgi_app(environ, start_response)
-        return self._respond(environ, start_response, route.rule, answer, rid, started)
+        if not given:  # Flask's request gets the id this one's log lines carried
+            environ["HTTP_X_REQUEST_ID"] = rid
+        return self.wsgi_app(environ, start_response)
 
     def _save(self, environ: dict[str, Any], attempt_id: uuid.UUID) -> Answer | None:
         """The answered save, or None with nothing written."""
@@ -227,8 +225,7 @@ class FastLane:
                 return None
         if saved is None:
             return None
-        if saved["ignored"]:
-            AUTOSAVE_REJECTIONS.labels("stale_seq").inc(len(saved["ignored"]))
+        count_ignored(saved["ignored"])
         return 200, [], self._json({**saved, "saved_at": saved["saved_at"].isoformat()})
 
     def _status(self, environ: dict[str, Any], attempt_id: uuid.UUID) -> Answer | None:
@@ -301,21 +298,14 @@ class FastLane:
                 *SECURITY_HEADERS,
             ]
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)  # as werkzeug
-        elapsed = time.perf_counter() - started
-        REQUESTS.labels(method, rule, str(status)).inc()
-        LATENCY.labels(method, rule).observe(elapsed)
-        reset = request_id_var.set(rid)
-        access_log.info(
-            "request",
-            extra={
-                "method": method,
-                "path": environ.get("PATH_INFO", ""),
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "remote_addr": environ.get("REMOTE_ADDR"),
-            },
+        record_request(
+            method,
+            rule,
+            status,
+            time.perf_counter() - started,
+            path=environ.get("PATH_INFO", ""),
+            remote_addr=environ.get("REMOTE_ADDR"),
         )
-        request_id_var.reset(reset)
         return [data]
 
 
